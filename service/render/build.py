@@ -1,0 +1,395 @@
+"""Build the diagram's graph from a topology model.
+
+The layout reads left to right: images (the classes) on the left, one node
+per service (the instances) in the middle, and on the right the host with the
+ports it publishes, grouped by how far they reach. Port edges are written
+service-to-port with the arrow turned back, so Graphviz ranks the host after
+the services while the arrow still points from the host port into the
+container.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from service.errors import InputError
+from service.model import Finding, Image, Project, Service, hide_values
+from service.render import styles
+from service.render.graph import Edge, Graph, Node, Region
+from service.render.ids import element_id, image_id, service_id, volume_id
+from service.render.labels import Html, html_text, shorten
+from service.render.nodes import (
+    build_image_label,
+    build_legend_label,
+    build_port_label,
+    build_service_label,
+    build_service_tooltip,
+    region_label,
+)
+from service.render.options import DiagramOptions
+from service.render.ports import HOST_EXPOSURES, PortRun, build_port_runs
+from service.render.regions import build_network_regions
+
+NAME_LIMIT = 60
+
+
+def build_graph(project: Project, options: DiagramOptions) -> Graph:
+    """Return every node, edge and region the diagram of ``project`` draws."""
+    if not options.show_values:
+        project = hide_values(project)
+    services = select_services(project, options.service)
+    graph = Graph(title=_build_title(project, services), direction=options.direction)
+
+    host = _add_host_region(graph)
+    _add_images(graph, project, services)
+    _add_services(graph, project, services, options)
+    _add_ports(graph, host, services)
+    _add_host_network_services(host, services)
+    if options.networks:
+        graph.regions.extend(build_network_regions(project, services))
+    if options.depends_on:
+        _add_dependencies(graph, services)
+    if options.volumes:
+        _add_volumes(graph, services)
+    if options.legend:
+        _add_legend(graph)
+
+    graph.regions = [region for region in graph.regions if not region.is_empty()]
+    host.regions = [region for region in host.regions if not region.is_empty()]
+    return graph
+
+
+def select_services(project: Project, focus: str | None) -> tuple[Service, ...]:
+    """Return the services to draw, sorted: all, or ``focus`` and what it needs.
+
+    A focused service needs its ``depends_on`` targets and the service whose
+    network stack it borrows (``network_mode: service:x``), transitively.
+    """
+    by_name = {service.name: service for service in project.services}
+    if focus is None:
+        return tuple(sorted(by_name.values(), key=lambda service: service.name))
+    if focus not in by_name:
+        raise InputError(
+            f"There is no service {shorten(focus, NAME_LIMIT)!r} in this project; "
+            "choose one of the services listed in the model.",
+            service=focus,
+            key="service",
+        )
+
+    wanted, queue = {focus}, deque([focus])
+    while queue:
+        for needed in _needs(by_name[queue.popleft()]):
+            if needed in by_name and needed not in wanted:
+                wanted.add(needed)
+                queue.append(needed)
+    return tuple(by_name[name] for name in sorted(wanted))
+
+
+def _needs(service: Service) -> Iterable[str]:
+    yield from (dependency.service for dependency in service.depends_on)
+    mode = service.network_mode or ""
+    if mode.startswith("service:"):
+        yield mode.removeprefix("service:")
+
+
+def _build_title(project: Project, services: tuple[Service, ...]) -> Html:
+    images = {service.image for service in services}
+    published = sum(
+        1 for s in services for p in s.ports if p.exposure in HOST_EXPOSURES
+    )
+    summary = (
+        f"Compose project {shorten(project.name, NAME_LIMIT)}: "
+        f"{_count(len(services), 'service')}, {_count(len(images), 'image')}, "
+        f"{_count(published, 'published port')}"
+    )
+    return Html(f"<B>{html_text(summary, 200)}</B>")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _images_of(project: Project, services: tuple[Service, ...]) -> list[Image]:
+    known = {image.ref: image for image in project.images}
+    refs = sorted({service.image for service in services})
+    return [known.get(ref, Image(ref=ref, source="pull")) for ref in refs]
+
+
+def _add_images(graph: Graph, project: Project, services: tuple[Service, ...]) -> None:
+    for image in _images_of(project, services):
+        is_built = image.source == "build"
+        fill, line = (
+            (styles.BUILT_FILL, styles.BUILT_LINE)
+            if is_built
+            else (styles.PULLED_FILL, styles.PULLED_LINE)
+        )
+        graph.add_node(
+            Node(
+                id=image_id(image.ref),
+                label=build_image_label(image),
+                tooltip=_image_tooltip(image),
+                attrs={
+                    "shape": "box",
+                    "style": "filled,bold" if is_built else "filled,dashed",
+                    "fillcolor": fill,
+                    "color": line,
+                    "penwidth": "2.5" if is_built else "1.2",
+                },
+            )
+        )
+
+
+def _image_tooltip(image: Image) -> str:
+    kind = "Built image" if image.source == "build" else "Pulled image"
+    lines = [f"{kind} {shorten(image.ref, 200)}"]
+    if image.built_by:
+        lines.append("Built by " + ", ".join(image.built_by))
+    if image.used_by:
+        lines.append("Runs in " + ", ".join(image.used_by))
+    return "\n".join(lines)
+
+
+def _add_services(
+    graph: Graph,
+    project: Project,
+    services: tuple[Service, ...],
+    options: DiagramOptions,
+) -> None:
+    for service in services:
+        findings = [f for f in project.findings if f.service == service.name]
+        worst = _worst_severity(findings)
+        line = styles.SEVERITY_COLOURS.get(worst or "", styles.SERVICE_LINE)
+        graph.add_node(
+            Node(
+                id=service_id(service.name),
+                label=build_service_label(service, project, findings, options),
+                tooltip=build_service_tooltip(service, findings),
+                attrs={
+                    "shape": "box",
+                    "style": "rounded,filled",
+                    "fillcolor": styles.SERVICE_FILL,
+                    "color": line,
+                    "penwidth": "3" if worst in ("danger", "warning") else "1.5",
+                },
+            )
+        )
+        _add_image_edge(graph, service, project)
+
+
+def _worst_severity(findings: Iterable[Finding]) -> str | None:
+    severities = {finding.severity for finding in findings}
+    return next((s for s in ("danger", "warning", "info") if s in severities), None)
+
+
+def _add_image_edge(graph: Graph, service: Service, project: Project) -> None:
+    is_built = any(
+        image.ref == service.image and image.source == "build"
+        for image in project.images
+    )
+    graph.add_edge(
+        Edge(
+            tail=image_id(service.image),
+            head=service_id(service.name),
+            id=element_id("edge", "image", service.image, service.name),
+            tooltip=f"{service.name} runs {shorten(service.image, 200)}",
+            attrs={
+                "color": styles.BUILT_LINE if is_built else styles.PULLED_LINE,
+                "penwidth": "2.2" if is_built else "1.2",
+            },
+        )
+    )
+
+
+def _add_host_region(graph: Graph) -> Region:
+    host = Region(
+        id=element_id("host"),
+        label=region_label("Host machine", "published ports live here", styles.INK),
+        tooltip="The machine Docker runs on, with the ports it publishes",
+        attrs={
+            "style": "rounded,filled",
+            "fillcolor": styles.HOST_FILL,
+            "color": styles.HOST_LINE,
+        },
+        regions=[
+            _binding_region("public", "All interfaces", "open to the network"),
+            _binding_region("interface", "One interface", "reachable on that address"),
+            _binding_region("loopback", "Loopback", "local to this host"),
+            _binding_region("host-network", "network_mode: host", "shares the host"),
+        ],
+    )
+    graph.regions.append(host)
+    return host
+
+
+def _binding_region(exposure: str, title: str, note: str) -> Region:
+    fill, line, _ = styles.EXPOSURE_STYLES[exposure]
+    return Region(
+        id=element_id("host", exposure),
+        label=region_label(title, note, line),
+        tooltip=f"{title}: {note}",
+        attrs={
+            "style": "rounded,filled,bold"
+            if exposure == "public"
+            else "rounded,filled",
+            "fillcolor": "#ffffff",
+            "color": line,
+            "penwidth": "2.5" if exposure == "public" else "1.5",
+        },
+    )
+
+
+def _host_group(host: Region, exposure: str) -> Region:
+    wanted = element_id("host", exposure)
+    return next(region for region in host.regions if region.id == wanted)
+
+
+def _add_ports(graph: Graph, host: Region, services: tuple[Service, ...]) -> None:
+    for service in services:
+        if service.network_mode == "host":
+            continue
+        published = [p for p in service.ports if p.exposure in HOST_EXPOSURES]
+        for run in build_port_runs(published):
+            node_id = _port_id(service, run)
+            if node_id not in graph.nodes:
+                _host_group(host, run.exposure).nodes.append(node_id)
+            graph.add_node(_port_node(node_id, run))
+            graph.add_edge(_port_edge(node_id, service, run))
+
+
+def _port_id(service: Service, run: PortRun) -> str:
+    if run.published is None:
+        return element_id(
+            "port", run.host_text, "random", service.name, run.target_text
+        )
+    return element_id("port", run.host_text, run.published_text, run.protocol)
+
+
+def _port_node(node_id: str, run: PortRun) -> Node:
+    fill, line, words = styles.EXPOSURE_STYLES[run.exposure]
+    is_public = run.exposure == "public"
+    return Node(
+        id=node_id,
+        label=build_port_label(run),
+        tooltip=f"Host port {run.host_text}:{run.published_text}/{run.protocol}, "
+        f"{words}",
+        attrs={
+            "shape": "box",
+            "style": "rounded,filled,bold" if is_public else "rounded,filled",
+            "fillcolor": fill,
+            "color": line,
+            "penwidth": "2.5" if is_public else "1.2",
+        },
+    )
+
+
+def _port_edge(node_id: str, service: Service, run: PortRun) -> Edge:
+    _, line, words = styles.EXPOSURE_STYLES[run.exposure]
+    return Edge(
+        tail=service_id(service.name),
+        head=node_id,
+        id=element_id("edge", node_id, service.name, run.target_text),
+        tooltip=f"{run.binding_text} ({service.name}, {words})",
+        label=Html(f'<FONT COLOR="{line}">{html_text(run.binding_text, 80)}</FONT>'),
+        attrs={
+            "dir": "back",
+            "color": line,
+            "penwidth": "2.2" if run.exposure == "public" else "1.2",
+        },
+    )
+
+
+def _add_host_network_services(host: Region, services: tuple[Service, ...]) -> None:
+    group = _host_group(host, "host-network")
+    group.nodes.extend(
+        service_id(service.name)
+        for service in services
+        if service.network_mode == "host"
+    )
+
+
+def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
+    drawn = {service.name for service in services}
+    for service in services:
+        for dependency in sorted(service.depends_on, key=lambda d: d.service):
+            if dependency.service not in drawn:
+                continue
+            condition = _CONDITION_WORDS.get(dependency.condition, "")
+            graph.add_edge(
+                Edge(
+                    tail=service_id(service.name),
+                    head=service_id(dependency.service),
+                    id=element_id(
+                        "edge", "depends_on", service.name, dependency.service
+                    ),
+                    tooltip=f"{service.name} depends on {dependency.service}"
+                    + (f" ({condition})" if condition else ""),
+                    label=Html(
+                        f'<FONT POINT-SIZE="9" COLOR="{styles.DEPENDS_LINE}">'
+                        f"{html_text(condition, 30)}</FONT>"
+                    )
+                    if condition
+                    else None,
+                    attrs={
+                        "style": "dashed",
+                        "color": styles.DEPENDS_LINE,
+                        "arrowhead": "vee",
+                        "constraint": "false",
+                    },
+                )
+            )
+
+
+_CONDITION_WORDS = {
+    "service_healthy": "when healthy",
+    "service_completed_successfully": "after it completes",
+}
+
+
+def _add_volumes(graph: Graph, services: tuple[Service, ...]) -> None:
+    for service in services:
+        for mount in sorted(service.volumes, key=lambda m: (m.target, m.source or "")):
+            if mount.type != "volume" or not mount.source:
+                continue
+            node_id = volume_id(mount.source)
+            graph.add_node(
+                Node(
+                    id=node_id,
+                    label=Html(
+                        f'<FONT POINT-SIZE="9" COLOR="{styles.MUTED}">volume</FONT>'
+                        f"<BR/>{html_text(mount.source, NAME_LIMIT)}"
+                    ),
+                    tooltip=f"Named volume {mount.source}",
+                    attrs={
+                        "shape": "cylinder",
+                        "style": "filled",
+                        "fillcolor": styles.VOLUME_FILL,
+                        "color": styles.VOLUME_LINE,
+                    },
+                )
+            )
+            target = mount.target + (" (read-only)" if mount.read_only else "")
+            graph.add_edge(
+                Edge(
+                    tail=service_id(service.name),
+                    head=node_id,
+                    id=element_id("edge", "volume", service.name, mount.source),
+                    tooltip=f"{service.name} mounts {mount.source} at {target}",
+                    label=Html(
+                        f'<FONT POINT-SIZE="9" COLOR="{styles.VOLUME_LINE}">'
+                        f"{html_text(target, 40)}</FONT>"
+                    ),
+                    attrs={"color": styles.VOLUME_LINE, "style": "dotted"},
+                )
+            )
+
+
+def _add_legend(graph: Graph) -> None:
+    graph.add_node(
+        Node(
+            id=element_id("legend"),
+            label=build_legend_label(),
+            tooltip="What the colours and shapes mean",
+            attrs={"shape": "plain"},
+        )
+    )

@@ -1,0 +1,130 @@
+"""Write a topology model as DOT text: pure, and byte-for-byte repeatable.
+
+Nothing here reads a clock, the environment or a file, and everything is
+emitted in sorted model order, so the same model always gives the same text
+and, through Graphviz, the same SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from service.errors import LimitExceededError
+from service.limits import Limits
+from service.model import Project
+from service.render import styles
+from service.render.build import build_graph
+from service.render.graph import Edge, Graph, Node, Region
+from service.render.labels import Html, quote, quote_trusted
+from service.render.options import DiagramOptions
+
+INDENT = "  "
+
+
+def render_dot(project: Project, options: DiagramOptions, limits: Limits) -> str:
+    """Return the DOT text of the diagram of ``project`` drawn with ``options``.
+
+    Raises LimitExceededError before any layout work when the diagram would
+    have more nodes or edges than ``limits`` allow.
+    """
+    graph = build_graph(project, options)
+    check_graph_limits(graph, limits)
+    return "\n".join(_render_graph(graph)) + "\n"
+
+
+def check_graph_limits(graph: Graph, limits: Limits) -> None:
+    """Raise LimitExceededError when ``graph`` is too big to lay out safely."""
+    if len(graph.nodes) > limits.max_diagram_nodes:
+        raise LimitExceededError(
+            f"The diagram would have {len(graph.nodes)} nodes, more than the limit of "
+            f"{limits.max_diagram_nodes}; draw one service with its dependencies "
+            "instead (the 'service' option).",
+            limit="max_diagram_nodes",
+        )
+    if len(graph.edges) > limits.max_diagram_edges:
+        raise LimitExceededError(
+            f"The diagram would have {len(graph.edges)} edges, more than the limit of "
+            f"{limits.max_diagram_edges}; turn off depends_on or volumes, or draw "
+            "one service with its dependencies.",
+            limit="max_diagram_edges",
+        )
+
+
+def _render_graph(graph: Graph) -> Iterator[str]:
+    yield 'digraph "topology" {'
+    yield from _render_defaults(graph)
+    for region in graph.regions:
+        yield from _render_region(region, graph, depth=1)
+    placed = graph.placed_nodes()
+    for node in graph.nodes.values():
+        if node.id not in placed:
+            yield INDENT + _render_node(node)
+    for edge in graph.edges:
+        yield INDENT + _render_edge(edge)
+    yield "}"
+
+
+def _render_defaults(graph: Graph) -> Iterator[str]:
+    font = quote_trusted(styles.FONT)
+    graph_attrs = {
+        "id": "topology",
+        "rankdir": graph.direction,
+        "fontname": styles.FONT,
+        "fontsize": "12",
+        "labelloc": "t",
+        "labeljust": "l",
+        "nodesep": "0.3",
+        "ranksep": "0.9",
+        "newrank": "true",
+        "pad": "0.3",
+        "bgcolor": "#ffffff",
+        "tooltip": "Compose topology",
+    }
+    yield INDENT + "graph [" + _attrs(graph_attrs) + f", label={_html(graph.title)}]"
+    ink = quote_trusted(styles.INK)
+    yield INDENT + (
+        f'node [fontname={font}, fontsize=11, fontcolor={ink}, margin="0.12,0.06"]'
+    )
+    yield INDENT + f"edge [fontname={font}, fontsize=10, arrowsize=0.7]"
+
+
+def _render_region(region: Region, graph: Graph, depth: int) -> Iterator[str]:
+    pad = INDENT * depth
+    yield pad + f"subgraph {quote_trusted('cluster_' + region.id)} {{"
+    attrs = {"id": region.id, **region.attrs}
+    yield (
+        pad
+        + INDENT
+        + "graph ["
+        + _attrs(attrs)
+        + (f", tooltip={quote(region.tooltip)}, label={_html(region.label)}]")
+    )
+    for child in region.regions:
+        yield from _render_region(child, graph, depth + 1)
+    for node_id in region.nodes:
+        yield pad + INDENT + _render_node(graph.nodes[node_id])
+    yield pad + "}"
+
+
+def _render_node(node: Node) -> str:
+    attrs = {"id": node.id, **node.attrs}
+    return (
+        f"{quote_trusted(node.id)} [{_attrs(attrs)}, "
+        f"tooltip={quote(node.tooltip)}, label={_html(node.label)}]"
+    )
+
+
+def _render_edge(edge: Edge) -> str:
+    attrs = {"id": edge.id, **edge.attrs}
+    text = f"{_attrs(attrs)}, tooltip={quote(edge.tooltip)}"
+    if edge.label is not None:
+        text += f", label={_html(edge.label)}"
+    return f"{quote_trusted(edge.tail)} -> {quote_trusted(edge.head)} [{text}]"
+
+
+def _attrs(attrs: dict[str, str]) -> str:
+    return ", ".join(f"{key}={quote_trusted(value)}" for key, value in attrs.items())
+
+
+def _html(markup: Html) -> str:
+    return f"<{markup}>"

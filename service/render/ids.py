@@ -1,0 +1,51 @@
+"""Stable, collision-free element ids for the nodes, edges and regions of a diagram.
+
+The web page links SVG elements to table rows by these ids, so they are a
+pure function of Compose names that any layer can compute. Names are
+untrusted: the encoding keeps ASCII letters, digits, ``.`` and ``-`` as they
+are and writes every other character, the underscore included, as
+``_<hex>_``. Several names are joined with ``__`` (an empty escape, which
+the encoding never produces), so two different name lists never share an id.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+ElementKind: TypeAlias = Literal[
+    "service", "image", "port", "volume", "network", "edge", "host", "legend"
+]
+
+_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+
+
+def encode_name(name: str) -> str:
+    """Return ``name`` spelled with id-safe characters only, reversibly."""
+    return "".join(char if char in _LITERAL else f"_{ord(char):x}_" for char in name)
+
+
+def element_id(kind: ElementKind, *names: str) -> str:
+    """Return the id of a diagram element of ``kind`` named by ``names``."""
+    if not names:
+        return kind
+    return f"{kind}-" + "__".join(encode_name(name) for name in names)
+
+
+def service_id(name: str) -> str:
+    """Return the id of a service's node, e.g. ``service-celery-beat``."""
+    return element_id("service", name)
+
+
+def image_id(ref: str) -> str:
+    """Return the id of an image's node, e.g. ``image-postgres_3a_16``."""
+    return element_id("image", ref)
+
+
+def volume_id(name: str) -> str:
+    """Return the id of a named volume's node."""
+    return element_id("volume", name)
+
+
+def network_id(names: tuple[str, ...]) -> str:
+    """Return the id of the region holding the services on exactly ``names``."""
+    return element_id("network", *names)

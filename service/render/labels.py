@@ -1,0 +1,91 @@
+"""Turn untrusted Compose text into safe DOT: HTML-like labels and quoted strings.
+
+Every name and value in a compose file comes from whoever wrote it. Two
+escapes keep it inert. Text inside an HTML-like label is entity-escaped, so
+``<`` can neither close the label nor open a tag. Text in a quoted DOT
+attribute (tooltips) has its quote and backslashes escaped for both the DOT
+lexer and Graphviz's own backslash sequences such as ``\\N``, and its
+ampersands escaped so Graphviz's SVG writer never mistakes them for entities.
+Characters that XML cannot carry are replaced before either escape.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+ELLIPSIS = "\u2026"
+REPLACEMENT = "\ufffd"
+
+#: Unicode bidirectional controls, which can make text read differently from
+#: what it is (the "trojan source" trick).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+_HTML_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+}
+
+
+class Html(str):
+    """Markup that is already safe to place inside an HTML-like label."""
+
+
+def clean_text(text: str) -> str:
+    """Return ``text`` with characters XML cannot hold replaced, newlines kept."""
+    return "".join(_clean_char(char) for char in text)
+
+
+def _clean_char(char: str) -> str:
+    if char in "\n\t":
+        return char
+    if char in _BIDI_CONTROLS:
+        return REPLACEMENT
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cs", "Co", "Cn"):
+        return REPLACEMENT
+    if char in "\ufffe\uffff":
+        return REPLACEMENT
+    return char
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return ``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    line = " ".join(clean_text(text).split())
+    if len(line) <= limit:
+        return line
+    return line[: max(limit - 1, 0)] + ELLIPSIS
+
+
+def escape_html(text: str) -> Html:
+    """Return ``text`` escaped for an HTML-like label (content or attribute)."""
+    return Html("".join(_HTML_ESCAPES.get(char, char) for char in clean_text(text)))
+
+
+def html_text(text: str, limit: int) -> Html:
+    """Return ``text`` shortened to ``limit`` characters and escaped for a label."""
+    return escape_html(shorten(text, limit))
+
+
+def quote(text: str) -> str:
+    """Return ``text`` as a double-quoted DOT string whose content Graphviz shows as is.
+
+    The DOT lexer turns ``\\\\`` into one backslash and Graphviz's escape
+    strings turn the next pair into one again, hence four for one.
+    """
+    escaped = (
+        clean_text(text)
+        .replace("\\", "\\\\\\\\")
+        .replace('"', '\\"')
+        .replace("&", "&amp;")
+        .replace("\t", " ")
+        .replace("\n", "\\n")
+    )
+    return f'"{escaped}"'
+
+
+def quote_trusted(text: str) -> str:
+    """Return a double-quoted DOT string for text we wrote ourselves (ids, colours)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

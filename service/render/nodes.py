@@ -1,0 +1,328 @@
+"""Write the HTML-like labels of the diagram's boxes.
+
+Every piece of Compose text passes through ``html_text`` (escape and
+shorten) before it is placed in markup; the only raw markup here is our own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from service.model import Finding, Image, Override, Project, Service
+from service.render import styles
+from service.render.labels import Html, html_text, shorten
+from service.render.options import DiagramOptions
+from service.render.ports import HOST_EXPOSURES, build_port_runs
+from service.render.ports import PortRun as PortRun
+
+VALUE_LIMIT = 56
+NAME_LIMIT = 48
+LIST_LIMIT = 8
+TOOLTIP_LIMIT = 300
+
+#: The Dockerfile instruction a Compose override stands in for.
+DOCKERFILE_INSTRUCTIONS = {
+    "command": "CMD",
+    "entrypoint": "ENTRYPOINT",
+    "working_dir": "WORKDIR",
+    "user": "USER",
+    "environment": "ENV",
+}
+
+OVERRIDE_ORDER = (
+    "command",
+    "entrypoint",
+    "working_dir",
+    "user",
+    "environment",
+    "env_file",
+    "volumes",
+)
+
+_TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+
+
+def region_label(title: str, note: str, colour: str) -> Html:
+    """Return a region's caption: a bold title and a short note in its colour."""
+    return Html(
+        f'<FONT COLOR="{colour}"><B>{html_text(title, 80)}</B>'
+        f'<FONT POINT-SIZE="10">  {html_text(note, 80)}</FONT></FONT>'
+    )
+
+
+def build_image_label(image: Image) -> Html:
+    """Return an image box: kind, reference, where it is built from, who runs it."""
+    is_built = image.source == "build"
+    kind, colour = (
+        ("BUILT IMAGE", styles.BUILT_LINE)
+        if is_built
+        else ("PULLED IMAGE", styles.MUTED)
+    )
+    rows = [
+        _row(_small(kind, colour)),
+        _row(f"<B>{html_text(image.ref, VALUE_LIMIT)}</B>"),
+    ]
+    if image.build is not None:
+        rows.append(_row(_pair("built by", _names(image.built_by))))
+        rows.append(_row(_pair("context", image.build.context)))
+        rows.append(_row(_pair("dockerfile", image.build.dockerfile)))
+        if image.build.target:
+            rows.append(_row(_pair("target", image.build.target)))
+    if image.defaults is not None:
+        rows.extend(_image_default_rows(image))
+    if len(image.used_by) > 1:
+        runs_in = f"runs in {len(image.used_by)} services"
+        rows.append(_row(f'<FONT COLOR="{colour}"><B>{runs_in}</B></FONT>'))
+    return _table(rows)
+
+
+def _image_default_rows(image: Image) -> list[str]:
+    defaults = image.defaults
+    assert defaults is not None
+    rows = []
+    if defaults.base_image:
+        rows.append(_row(_pair("FROM", defaults.base_image)))
+    if defaults.entrypoint is not None:
+        rows.append(_row(_pair("ENTRYPOINT", " ".join(defaults.entrypoint))))
+    if defaults.cmd is not None:
+        rows.append(_row(_pair("CMD", " ".join(defaults.cmd))))
+    if defaults.workdir:
+        rows.append(_row(_pair("WORKDIR", defaults.workdir)))
+    if defaults.user:
+        rows.append(_row(_pair("USER", defaults.user)))
+    return rows
+
+
+def build_port_label(run: PortRun) -> Html:
+    """Return a host port box: address and port, then how far it reaches."""
+    _, line, words = styles.EXPOSURE_STYLES[run.exposure]
+    if run.published is None:
+        words = "random host port, " + words
+    address = f"{run.host_text}:{run.published_text}"
+    return Html(
+        f"<B>{html_text(address, VALUE_LIMIT)}</B> "
+        f'<FONT POINT-SIZE="10">{html_text(run.protocol, 10)}</FONT><BR/>'
+        f'<FONT POINT-SIZE="10" COLOR="{line}">{html_text(words, 60)}</FONT>'
+    )
+
+
+def build_service_label(
+    service: Service,
+    project: Project,
+    findings: Sequence[Finding],
+    options: DiagramOptions,
+) -> Html:
+    """Return a service box: name, reach, image, containers, overrides and findings."""
+    rows = [_header_row(service), _row(_pair("image", service.image))]
+    rows.extend(_container_rows(service))
+    if service.name in _builders(project, service.image):
+        rows.append(_row(_small("builds this image", styles.BUILT_LINE)))
+    rows.extend(_network_mode_rows(service))
+    if options.overrides:
+        rows.extend(_override_rows(service, options))
+    rows.extend(_internal_port_rows(service))
+    if service.profiles:
+        rows.append(_row(_pair("profiles", _names(service.profiles))))
+    rows.extend(_finding_rows(findings))
+    return _table(rows)
+
+
+def _builders(project: Project, ref: str) -> tuple[str, ...]:
+    return next((image.built_by for image in project.images if image.ref == ref), ())
+
+
+def _header_row(service: Service) -> str:
+    fill, line, words = styles.EXPOSURE_STYLES[reach_of(service)]
+    badge = (
+        f'<TD BGCOLOR="{fill}" ALIGN="RIGHT"><FONT POINT-SIZE="10" COLOR="{line}">'
+        f"<B>{html_text(words, 40)}</B></FONT></TD>"
+    )
+    title = html_text(service.name, NAME_LIMIT)
+    name = f'<TD ALIGN="LEFT"><B><FONT POINT-SIZE="15">{title}</FONT></B></TD>'
+    return f"<TR>{name}{badge}</TR>"
+
+
+def reach_of(service: Service) -> str:
+    """Return the widest exposure of any of the service's ports; internal if none."""
+    if service.network_mode == "host":
+        return "host-network"
+    exposures = {port.exposure for port in service.ports}
+    return next((e for e in HOST_EXPOSURES if e in exposures), "internal")
+
+
+def _container_rows(service: Service) -> list[str]:
+    names = _names(service.containers)
+    if service.replicas == 1 and len(service.containers) <= 1:
+        return [_row(_pair("container", names))] if names else []
+    title = f"{service.replicas} replicas"
+    return [_row(_pair(title, names or "none"))]
+
+
+def _network_mode_rows(service: Service) -> list[str]:
+    mode = service.network_mode
+    if mode is None or mode == "host":
+        return []
+    if mode == "none":
+        return [_row(_small("no network at all (network_mode: none)", styles.MUTED))]
+    return [_row(_pair("shares network of", mode.split(":", 1)[-1]))]
+
+
+def _override_rows(service: Service, options: DiagramOptions) -> list[str]:
+    rows = []
+    by_key = {override.key: override for override in service.overrides}
+    for key in OVERRIDE_ORDER:
+        override = by_key.get(key)  # type: ignore[call-overload]
+        if override is None or (key == "volumes" and options.volumes):
+            continue
+        value = _override_value(override, service, options)
+        rows.append(_row(_pair(key, value) + _relation_note(override)))
+    if rows:
+        rows.insert(0, _row(_small("overrides", styles.MUTED)))
+    return rows
+
+
+def _override_value(
+    override: Override, service: Service, options: DiagramOptions
+) -> str:
+    if override.key == "environment" and options.show_values:
+        return _names(
+            f"{variable.name}={variable.value}"
+            if variable.value is not None
+            else variable.name
+            for variable in sorted(service.environment, key=lambda v: v.name)
+        )
+    if isinstance(override.value, list | tuple):
+        separator = (
+            ", " if override.key in ("environment", "env_file", "volumes") else " "
+        )
+        if separator == ", ":
+            return _names(str(item) for item in override.value)
+        return separator.join(str(item) for item in override.value)
+    return str(override.value)
+
+
+def _relation_note(override: Override) -> str:
+    instruction = DOCKERFILE_INSTRUCTIONS.get(override.key)
+    if instruction is None or override.relation == "unknown":
+        return ""
+    if override.relation == "sets":
+        note = f"image has no {instruction}"
+    else:
+        note = f"overrides the image's {instruction}"
+        default = _default_text(override.image_default)
+        if default and override.key != "environment":
+            note += f" ({default})"
+    return "<BR/>" + _small(note, styles.WARNING)
+
+
+def _default_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return shorten(" ".join(str(item) for item in value), 40)
+    return shorten(str(value), 40)
+
+
+def _internal_port_rows(service: Service) -> list[str]:
+    rows = []
+    if service.network_mode == "host":
+        reached = [p for p in service.ports if p.exposure == "host-network"]
+        for run in build_port_runs(reached):
+            rows.append(_row(_pair("listens on the host", run.target_text)))
+    internal = [
+        p for p in (*service.ports, *service.expose) if p.exposure == "internal"
+    ]
+    runs = build_port_runs(internal)
+    if runs:
+        ports = _names(run.target_text for run in runs)
+        rows.append(_row(_pair("internal ports", ports)))
+    return rows
+
+
+def _finding_rows(findings: Sequence[Finding]) -> list[str]:
+    rows = []
+    for finding in sorted(findings, key=lambda f: (f.severity, f.code, f.message)):
+        colour = styles.SEVERITY_COLOURS.get(finding.severity, styles.INK)
+        badge = finding.severity.upper()
+        rows.append(
+            f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT"><FONT COLOR="#ffffff" '
+            f'POINT-SIZE="9"><B>{html_text(badge, 10)}</B></FONT></TD>'
+            f'<TD ALIGN="LEFT"><FONT COLOR="{colour}" POINT-SIZE="10">'
+            f"{html_text(finding.message, 70)}</FONT></TD></TR>"
+        )
+    return rows
+
+
+def build_service_tooltip(service: Service, findings: Sequence[Finding]) -> str:
+    """Return the plain-text tooltip of a service box, findings first."""
+    lines = [
+        f"{finding.severity}: {shorten(finding.message, TOOLTIP_LIMIT)}"
+        for finding in sorted(findings, key=lambda f: (f.severity, f.code, f.message))
+    ]
+    lines.append(f"Service {shorten(service.name, TOOLTIP_LIMIT)}")
+    lines.append(f"Image {shorten(service.image, TOOLTIP_LIMIT)}")
+    lines.append(f"Reach: {styles.EXPOSURE_STYLES[reach_of(service)][2]}")
+    return "\n".join(lines)
+
+
+def build_legend_label() -> Html:
+    """Return the legend: one sample swatch per style the diagram uses."""
+    samples = [
+        (styles.BUILT_FILL, styles.BUILT_LINE, "built image (by a service here)"),
+        (styles.PULLED_FILL, styles.PULLED_LINE, "pulled image"),
+        (styles.SERVICE_FILL, styles.SERVICE_LINE, "service (its containers)"),
+        (
+            styles.PUBLIC_FILL,
+            styles.PUBLIC_LINE,
+            "host port on all interfaces: open to the network",
+        ),
+        (styles.INTERFACE_FILL, styles.INTERFACE_LINE, "host port on one interface"),
+        (
+            styles.LOOPBACK_FILL,
+            styles.LOOPBACK_LINE,
+            "host port on loopback: this host only",
+        ),
+        (
+            styles.INTERNAL_FILL,
+            styles.INTERNAL_LINE,
+            "internal only: reachable from its networks",
+        ),
+        ("#ffffff", styles.DEPENDS_LINE, "dashed arrow: depends_on"),
+        ("#ffffff", styles.DANGER, "red frame: a danger finding"),
+    ]
+    rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
+    rows.extend(
+        f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{line}" WIDTH="22"> </TD>'
+        f'<TD ALIGN="LEFT"><FONT POINT-SIZE="10">{html_text(text, 80)}</FONT></TD></TR>'
+        for fill, line, text in samples
+    )
+    return Html(
+        '<TABLE BORDER="1" COLOR="#d1d5db" CELLBORDER="0" CELLSPACING="3" '
+        'CELLPADDING="3" BGCOLOR="#ffffff">' + "".join(rows) + "</TABLE>"
+    )
+
+
+def _table(rows: Iterable[str]) -> Html:
+    return Html(_TABLE + "".join(rows) + "</TABLE>")
+
+
+def _row(cell: str) -> str:
+    return f'<TR><TD ALIGN="LEFT" COLSPAN="2">{cell}</TD></TR>'
+
+
+def _pair(key: str, value: str) -> str:
+    return (
+        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">{html_text(key, 30)}</FONT> '
+        f"{html_text(value, VALUE_LIMIT)}"
+    )
+
+
+def _small(text: str, colour: str) -> str:
+    return f'<FONT POINT-SIZE="9" COLOR="{colour}">{html_text(text, 80)}</FONT>'
+
+
+def _names(names: Iterable[str]) -> str:
+    items = [shorten(name, NAME_LIMIT) for name in names]
+    if len(items) <= LIST_LIMIT:
+        return ", ".join(items)
+    return ", ".join(items[:LIST_LIMIT]) + f" +{len(items) - LIST_LIMIT} more"
