@@ -1,0 +1,616 @@
+"""The page at ``/``: paste or upload compose files and see their topology.
+
+``GET /`` shows the page with a small example already drawn. ``POST /render``
+is the same page for a plain HTML form: it reads the text area, the chosen
+files and the layer options, and renders the diagram, findings and tables on
+the server, so the page works with JavaScript turned off. With JavaScript on,
+``static/app.js`` takes over and talks to the JSON API instead.
+
+Both handlers fill an ``IndexContext`` and render ``templates/index.html``.
+The diagram is embedded as an ``<img>`` of a ``data:`` URL: an SVG shown as an
+image never runs script, whatever names the compose file holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import logging
+import re
+import zlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from fastapi import APIRouter, Request
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
+from starlette.responses import HTMLResponse
+
+from service.compose import ComposeFile, ProjectInput
+from service.errors import ComposeTopologyError, InputError
+from service.model import Finding, Image, Override, PortBinding, Project, Service
+from service.render.ids import image_id, service_id
+from service.render.options import DiagramOptions
+from service.web.inputs import (
+    QueryInputs,
+    build_project_input,
+    check_file_count,
+    decode_text,
+    load_body,
+    normalise_name,
+    parse_content_type,
+)
+from service.web.problems import build_problem
+from service.web.renders import Renderer
+from service.web.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+FileKind: TypeAlias = Literal["compose", "env", "dockerfile"]
+
+DEFAULT_COMPOSE_NAME = "compose.yaml"
+
+#: The example from the issue on reading Compose files: one built image run by
+#: four services, a database on loopback, a public backend, an internal cache.
+EXAMPLE_COMPOSE = """\
+services:
+  backend:
+    build: .
+    image: cryphos-app:latest
+    ports: ["8000:8000"]
+  liquidations:
+    image: cryphos-app:latest
+    container_name: cryphos-liquidations
+    command: python -m liquidations
+  celery:
+    image: cryphos-app:latest
+    environment: {PYTHONPATH: /app}
+    working_dir: /app/apis
+    command: celery -A apis worker
+  celery-beat:
+    image: cryphos-app:latest
+    command: celery -A apis beat
+  db:
+    image: postgres:16
+    ports: ["127.0.0.1:5432:5432"]
+  redis:
+    image: redis:7
+"""
+
+#: The layer check boxes, in the order the page shows them.
+TOGGLES: tuple[tuple[str, str], ...] = (
+    ("overrides", "Overrides"),
+    ("networks", "Networks"),
+    ("depends_on", "depends_on"),
+    ("volumes", "Volumes"),
+    ("legend", "Legend"),
+)
+
+#: The Compose file names Compose looks for, in its order of preference.
+_DEFAULT_NAMES = (
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+)
+
+#: The reader's words for each exposure, as the ports table shows them.
+_REACH = {
+    "public": "every interface: the network",
+    "interface": "one host interface",
+    "loopback": "this host only",
+    "host-network": "the host's network (network_mode: host)",
+    "internal": "Compose networks only",
+}
+
+_WORD_NEEDS_QUOTES = re.compile(r"[\s\"']")
+
+
+@dataclass(frozen=True)
+class ErrorView:
+    """An error as the page shows it: a title, where it is, and what is wrong."""
+
+    title: str
+    detail: str
+    status: int
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def where(self) -> str:
+        """Return ``file:line:column`` with the parts that are known."""
+        parts = (self.file, self.line, self.column)
+        return ":".join(str(part) for part in parts if part is not None)
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """One row of the images table."""
+
+    ref: str
+    source: str
+    built_by: tuple[str, ...]
+    used_by: tuple[str, ...]
+    context: str | None
+    node_id: str
+
+
+@dataclass(frozen=True)
+class OverrideItem:
+    """One override of a container, with its value written out for reading."""
+
+    key: str
+    value: str
+    relation: str
+    image_default: str
+
+
+@dataclass(frozen=True)
+class ContainerRow:
+    """One row of the containers table: a service and what it overrides."""
+
+    name: str
+    image: str
+    replicas: int
+    containers: tuple[str, ...]
+    network_mode: str | None
+    overrides: tuple[OverrideItem, ...]
+    node_id: str
+
+
+@dataclass(frozen=True)
+class PortRow:
+    """One row of the ports table: a binding and who can reach it."""
+
+    service: str
+    binding: str
+    target: str
+    exposure: str
+    reach: str
+    node_id: str
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The three tables shown beside the diagram."""
+
+    images: tuple[ImageRow, ...]
+    containers: tuple[ContainerRow, ...]
+    ports: tuple[PortRow, ...]
+
+
+@dataclass(frozen=True)
+class ImageLinks:
+    """GET URLs that draw the input again, for a page with no script."""
+
+    svg: str
+    png: str
+
+
+@dataclass(frozen=True)
+class IndexContext:
+    """Everything ``index.html`` shows: the input as given and what it gave."""
+
+    compose_name: str
+    compose_text: str
+    options: dict[str, Any]
+    profiles: str
+    project_name: str
+    urls: dict[str, str]
+    toggles: tuple[tuple[str, str], ...] = TOGGLES
+    project: Project | None = None
+    tables: Tables | None = None
+    findings: tuple[Finding, ...] = ()
+    diagram_url: str | None = None
+    links: ImageLinks | None = None
+    error: ErrorView | None = None
+    service_names: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class IndexForm:
+    """The page's form as submitted: the project input and the diagram options."""
+
+    compose_name: str
+    compose_text: str
+    options: DiagramOptions
+    profiles: tuple[str, ...]
+    project_name: str
+    project_input: ProjectInput | None
+    error: ErrorView | None = None
+
+
+@router.get("/", response_class=HTMLResponse, name="index")
+async def index(request: Request) -> HTMLResponse:
+    """Show the page with the example project drawn."""
+    form = IndexForm(
+        compose_name=DEFAULT_COMPOSE_NAME,
+        compose_text=EXAMPLE_COMPOSE,
+        options=DiagramOptions(),
+        profiles=(),
+        project_name="",
+        project_input=build_project_input(
+            [ComposeFile(DEFAULT_COMPOSE_NAME, EXAMPLE_COMPOSE)], QueryInputs()
+        ),
+    )
+    context = await build_index_context(request, form)
+    return render_page(request, context)
+
+
+@router.post("/render", response_class=HTMLResponse, name="render_index")
+async def render_index(request: Request) -> HTMLResponse:
+    """Draw the project posted by the page's form, for browsers without script."""
+    form = await load_index_form(request)
+    context = await build_index_context(request, form)
+    status = context.error.status if context.error else 200
+    return render_page(request, context, status)
+
+
+def render_page(
+    request: Request, context: IndexContext, status: int = 200
+) -> HTMLResponse:
+    """Render ``index.html`` with ``context``."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "index.html", {"page": context}, status_code=status
+    )
+
+
+async def build_index_context(request: Request, form: IndexForm) -> IndexContext:
+    """Parse and draw the form's project; an input error becomes the page's error."""
+    context = IndexContext(
+        compose_name=form.compose_name,
+        compose_text=form.compose_text,
+        options=dataclasses.asdict(form.options),
+        profiles=", ".join(form.profiles),
+        project_name=form.project_name,
+        urls={
+            "model": str(request.url_for("post_model").path),
+            "diagram": str(request.url_for("post_diagram").path),
+        },
+        error=form.error,
+    )
+    if form.project_input is None:
+        return context
+
+    renderer: Renderer = request.app.state.renderer
+    try:
+        project = await renderer.parse_project(form.project_input)
+        svg = await renderer.render_diagram(form.project_input, "svg", form.options)
+    except ComposeTopologyError as exc:
+        return dataclasses.replace(context, error=build_error_view(exc, request))
+
+    logger.info("page render services=%d", len(project.services))
+    return dataclasses.replace(
+        context,
+        project=project,
+        tables=build_tables(project),
+        findings=project.findings,
+        diagram_url=build_data_url(svg.body, "image/svg+xml"),
+        links=build_image_links(request, form),
+        service_names=tuple(service.name for service in project.services),
+    )
+
+
+def build_error_view(exc: Exception, request: Request) -> ErrorView:
+    """Describe ``exc`` the way the API's problem documents do."""
+    problem, _ = build_problem(exc, instance=request.url.path)
+    return ErrorView(
+        title=problem.title,
+        detail=problem.detail,
+        status=problem.status,
+        file=problem.file,
+        line=problem.line,
+        column=problem.column,
+    )
+
+
+def build_data_url(body: bytes, media_type: str) -> str:
+    """Return ``body`` as a ``data:`` URL."""
+    return f"data:{media_type};base64," + base64.b64encode(body).decode("ascii")
+
+
+def build_image_links(request: Request, form: IndexForm) -> ImageLinks | None:
+    """Return Kroki-style GET URLs for a project of one compose file only.
+
+    Those URLs carry a single compose text, so a project with several files,
+    a ``.env`` or Dockerfiles has no such link.
+    """
+    project_input = form.project_input
+    if project_input is None or len(project_input.files) != 1:
+        return None
+    if project_input.env_file is not None or project_input.profiles:
+        return None
+    if project_input.project_name or form.options != DiagramOptions():
+        return None
+    encoded = encode_for_url(project_input.files[0].text)
+    base = str(request.base_url).rstrip("/")
+    return ImageLinks(
+        svg=f"{base}/compose/svg/{encoded}", png=f"{base}/compose/png/{encoded}"
+    )
+
+
+def encode_for_url(text: str) -> str:
+    """Compress ``text`` with zlib and spell it as URL-safe base64, unpadded."""
+    compressed = zlib.compress(text.encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(compressed).decode("ascii").rstrip("=")
+
+
+# ---- Reading the form -------------------------------------------------------
+
+
+async def load_index_form(request: Request) -> IndexForm:
+    """Read the posted form into a project input, or into an error to show."""
+    settings: Settings = request.app.state.settings
+    try:
+        data = await load_form_data(request, settings)
+    except (ComposeTopologyError, HTTPException) as exc:
+        return IndexForm(
+            compose_name=DEFAULT_COMPOSE_NAME,
+            compose_text="",
+            options=DiagramOptions(),
+            profiles=(),
+            project_name="",
+            project_input=None,
+            error=build_error_view(exc, request),
+        )
+    try:
+        return await parse_index_form(data, settings)
+    finally:
+        await data.close()
+
+
+async def load_form_data(request: Request, settings: Settings) -> FormData:
+    """Read a urlencoded or multipart body, bounded by the body-size limit."""
+    body = await load_body(request, settings.limits, settings.body_timeout_seconds)
+    media_type, _ = parse_content_type(request.headers.get("content-type"))
+
+    if media_type == "application/x-www-form-urlencoded":
+        return await FormParser(request.headers, _stream_of(body)).parse()
+    if media_type == "multipart/form-data":
+        parser = MultiPartParser(
+            request.headers,
+            _stream_of(body),
+            max_files=settings.limits.max_files,
+            max_part_size=settings.limits.max_body_bytes,
+        )
+        try:
+            return await parser.parse()
+        except MultiPartException as exc:
+            raise InputError(
+                f"The form cannot be read: {exc.message}. Send fewer files."
+            ) from exc
+    raise InputError(
+        f"The form was sent as {media_type or 'no media type'!r}; the page sends "
+        "application/x-www-form-urlencoded or multipart/form-data."
+    )
+
+
+async def _stream_of(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+async def parse_index_form(data: FormData, settings: Settings) -> IndexForm:
+    """Turn the form's fields into diagram options and a project input."""
+    compose_name = normalise_name(_text_field(data, "compose_name"))
+    compose_name = compose_name or DEFAULT_COMPOSE_NAME
+    compose_text = _text_field(data, "compose")
+    profiles = tuple(re.split(r"[\s,]+", _text_field(data, "profiles").strip()))
+    profiles = tuple(profile for profile in profiles if profile)
+    project_name = _text_field(data, "project_name").strip()
+    form = IndexForm(
+        compose_name=compose_name,
+        compose_text=compose_text,
+        options=DiagramOptions(),
+        profiles=profiles,
+        project_name=project_name,
+        project_input=None,
+    )
+
+    try:
+        options = parse_diagram_options(data)
+        uploads = [await _read_upload(part) for part in _uploads(data)]
+        project_input = build_form_project(
+            ComposeFile(compose_name, compose_text),
+            uploads,
+            QueryInputs(profiles=profiles, project_name=project_name or None),
+            settings,
+        )
+    except ComposeTopologyError as exc:
+        problem, _ = build_problem(exc, instance="/render")
+        error = ErrorView(problem.title, problem.detail, problem.status, problem.file)
+        return dataclasses.replace(form, error=error)
+    return dataclasses.replace(form, options=options, project_input=project_input)
+
+
+def parse_diagram_options(data: FormData) -> DiagramOptions:
+    """Read the layer options; an unticked check box is simply absent, so off."""
+    toggles = {name: data.get(name) == "true" for name, _ in TOGGLES}
+    direction = _text_field(data, "direction") or "LR"
+    service = _text_field(data, "service").strip() or None
+    return DiagramOptions(
+        **toggles,
+        direction=direction,  # type: ignore[arg-type]  # checked by DiagramOptions
+        service=service,
+    )
+
+
+def build_form_project(
+    typed: ComposeFile,
+    uploads: list[ComposeFile],
+    query: QueryInputs,
+    settings: Settings,
+) -> ProjectInput:
+    """Assemble the project: the typed text first, then uploads sorted by kind.
+
+    Uploaded compose files follow the text area in the order Compose would
+    read them; the first ``.env`` is the project's variables file; Dockerfiles
+    are found by the path the build refers to, which is their file name.
+    """
+    check_file_count(len(uploads) + 1, settings.limits)
+    ordered = sort_files(uploads)
+    compose = [typed] if typed.text.strip() else []
+    compose += [f for f in ordered if file_kind(f.name) == "compose"]
+    env_files = [f for f in ordered if file_kind(f.name) == "env"]
+    dockerfiles = {f.name: f.text for f in ordered if file_kind(f.name) == "dockerfile"}
+    if not compose:
+        raise InputError(
+            "There is no compose file: type one in the text area or choose one.",
+            key="compose",
+        )
+    return build_project_input(
+        compose,
+        query,
+        env_file=env_files[0] if env_files else None,
+        sources=dockerfiles,
+    )
+
+
+def file_kind(name: str) -> FileKind:
+    """Tell a compose file, a ``.env`` file and a Dockerfile apart by name."""
+    base = name.rsplit("/", 1)[-1]
+    if base == ".env" or base.startswith(".env.") or base.endswith(".env"):
+        return "env"
+    if re.fullmatch(r"(?i)dockerfile(\..+)?|.+\.dockerfile", base):
+        return "dockerfile"
+    return "compose"
+
+
+def sort_files(files: Iterable[ComposeFile]) -> list[ComposeFile]:
+    """Order files as ``docker compose -f`` takes them: base, override, the rest."""
+    kind_order = {"compose": 0, "env": 1, "dockerfile": 2}
+
+    def rank(file: ComposeFile) -> tuple[int, int, str]:
+        base = file.name.rsplit("/", 1)[-1]
+        if base in _DEFAULT_NAMES:
+            compose_rank = _DEFAULT_NAMES.index(base)
+        elif re.search(r"(?i)\.override\.ya?ml$", base):
+            compose_rank = 10
+        else:
+            compose_rank = 20
+        return kind_order[file_kind(file.name)], compose_rank, file.name
+
+    return sorted(files, key=rank)
+
+
+def _uploads(data: FormData) -> list[UploadFile]:
+    # A file input left empty still posts one part with no file name.
+    return [
+        part
+        for part in data.getlist("files")
+        if isinstance(part, UploadFile) and part.filename
+    ]
+
+
+async def _read_upload(part: UploadFile) -> ComposeFile:
+    name = normalise_name(part.filename or DEFAULT_COMPOSE_NAME)
+    _, charset = parse_content_type(part.content_type)
+    return ComposeFile(name, decode_text(await part.read(), name, charset))
+
+
+def _text_field(data: FormData, name: str) -> str:
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
+
+
+# ---- Tables -----------------------------------------------------------------
+
+
+def build_tables(project: Project) -> Tables:
+    """Build the images, containers and ports tables of ``project``."""
+    return Tables(
+        images=tuple(build_image_row(image) for image in project.images),
+        containers=tuple(build_container_row(s) for s in project.services),
+        ports=tuple(
+            build_port_row(service, port)
+            for service in project.services
+            for port in service.ports + service.expose
+        ),
+    )
+
+
+def build_image_row(image: Image) -> ImageRow:
+    """Describe one image: where it comes from and who runs it."""
+    return ImageRow(
+        ref=image.ref,
+        source=image.source,
+        built_by=image.built_by,
+        used_by=image.used_by,
+        context=image.build.context if image.build else None,
+        node_id=image_id(image.ref),
+    )
+
+
+def build_container_row(service: Service) -> ContainerRow:
+    """Describe one service's containers and what they override."""
+    return ContainerRow(
+        name=service.name,
+        image=service.image,
+        replicas=service.replicas,
+        containers=service.containers,
+        network_mode=service.network_mode,
+        overrides=tuple(build_override_item(o) for o in service.overrides),
+        node_id=service_id(service.name),
+    )
+
+
+def build_override_item(override: Override) -> OverrideItem:
+    """Write one override's value as a reader would type it."""
+    return OverrideItem(
+        key=override.key,
+        value=describe_value(override.key, override.value),
+        relation=override.relation,
+        image_default=describe_value(override.key, override.image_default),
+    )
+
+
+def describe_value(key: str, value: object) -> str:
+    """Show a value in a table cell; commands read as a command line."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        words = [str(word) for word in value]
+        if key in ("command", "entrypoint"):
+            return " ".join(_quote_word(word) for word in words)
+        return ", ".join(words)
+    return str(value)
+
+
+def _quote_word(word: str) -> str:
+    # Quoted as JSON, as static/tables.js quotes it, so both pages agree.
+    if word and not _WORD_NEEDS_QUOTES.search(word):
+        return word
+    return json.dumps(word, ensure_ascii=False)
+
+
+def build_port_row(service: Service, port: PortBinding) -> PortRow:
+    """Describe one port: the host side, the container side, and its reach."""
+    return PortRow(
+        service=service.name,
+        binding=describe_binding(port),
+        target=f"{port.target}/{port.protocol}",
+        exposure=port.exposure,
+        reach=_REACH.get(port.exposure, ""),
+        node_id=service_id(service.name),
+    )
+
+
+def describe_binding(port: PortBinding) -> str:
+    """Return the host side of a port as ``ip:port``; ``random`` for a random port."""
+    if port.exposure == "internal":
+        return "not published"
+    if port.exposure == "host-network":
+        return f"host:{port.target}"
+    published = "random" if port.random_host_port or not port.published else None
+    host_port = published or str(port.published)
+    host_ip = port.host_ip or "0.0.0.0"
+    if ":" in host_ip:
+        return f"[{host_ip}]:{host_port}"
+    return f"{host_ip}:{host_port}"
