@@ -1,0 +1,292 @@
+"""The REST API: the topology model and the diagram of an uploaded project.
+
+Both routes read the same three body kinds (see ``service.web.inputs``) and
+answer with an ETag derived from the input, the options and the service
+version, so a client that sends it back in ``If-None-Match`` gets 304.
+Errors are answered by ``service.web.problems``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from service.compose import ProjectInput
+from service.render.options import DiagramOptions, Direction
+from service.web.cache import etag_for, is_not_modified
+from service.web.inputs import (
+    JSON_MEDIA_TYPE,
+    MULTIPART_MEDIA_TYPE,
+    RAW_MEDIA_TYPES,
+    QueryInputs,
+    load_project_input,
+)
+from service.web.logs import note
+from service.web.problems import PROBLEM_MEDIA_TYPE, PROBLEM_STATUSES
+from service.web.renders import MODEL_MEDIA_TYPE, Answer, Renderer
+from service.web.settings import Settings
+
+Format: TypeAlias = Literal["svg", "png", "pdf", "dot", "json"]
+FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot", "json")
+
+#: What each format is sent as; the renderer's table is the source of truth
+#: at run time, this one documents the API.
+FORMAT_MEDIA_TYPES = {
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "dot": "text/vnd.graphviz",
+    "json": "application/json",
+}
+
+#: Headers that keep a rendered SVG inert even when opened on its own.
+SAFE_IMAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+router = APIRouter(tags=["api"])
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Return the OpenAPI ``responses`` entries for these problem statuses."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": PROBLEM_STATUSES[status],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
+#: The request body every project route reads, for the OpenAPI schema.
+PROJECT_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "The project: one raw compose file, a multipart form of "
+    "files, or a JSON document.",
+    "content": {
+        **{media: {"schema": {"type": "string"}} for media in RAW_MEDIA_TYPES},
+        MULTIPART_MEDIA_TYPE: {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Compose files, in `-f` order.",
+                    },
+                    "env_file": {"type": "string", "format": "binary"},
+                    "dockerfile": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Dockerfiles; each filename is the path "
+                        "the build refers to (context + dockerfile).",
+                    },
+                    "extra": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Other files the project refers to.",
+                    },
+                    "project_name": {"type": "string"},
+                    "profile": {"type": "array", "items": {"type": "string"}},
+                    "variable": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "NAME=value",
+                    },
+                },
+            }
+        },
+        JSON_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProjectBody"}},
+    },
+}
+
+
+def project_query(
+    profile: Annotated[
+        list[str] | None, Query(description="Enable a Compose profile; repeatable.")
+    ] = None,
+    project_name: Annotated[
+        str | None, Query(description="The Compose project name.")
+    ] = None,
+) -> QueryInputs:
+    """Read the compose inputs given as query parameters."""
+    return QueryInputs(profiles=tuple(profile or ()), project_name=project_name)
+
+
+def diagram_options(
+    overrides: Annotated[
+        bool, Query(description="List container overrides in container nodes.")
+    ] = True,
+    networks: Annotated[bool, Query(description="Draw networks as regions.")] = True,
+    depends_on: Annotated[bool, Query(description="Draw depends_on edges.")] = True,
+    volumes: Annotated[
+        bool, Query(description="Draw named volumes and bind mounts.")
+    ] = False,
+    legend: Annotated[bool, Query(description="Draw the legend.")] = True,
+    direction: Annotated[Direction, Query(description="Layout direction.")] = "LR",
+    service: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            description="Focus on this service and what it depends on.",
+        ),
+    ] = None,
+    show_values: Annotated[
+        bool, Query(description="Show environment values instead of masking them.")
+    ] = False,
+) -> DiagramOptions:
+    """Read the diagram's layer options from the query string."""
+    return DiagramOptions(
+        overrides=overrides,
+        networks=networks,
+        depends_on=depends_on,
+        volumes=volumes,
+        legend=legend,
+        direction=direction,
+        service=service,
+        show_values=show_values,
+    )
+
+
+ProjectQuery = Annotated[QueryInputs, Depends(project_query)]
+Options = Annotated[DiagramOptions, Depends(diagram_options)]
+
+
+@router.post(
+    "/api/v1/model",
+    summary="Read a project into the topology model",
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "The topology model.",
+            "content": {MODEL_MEDIA_TYPE: {"schema": {"type": "object"}}},
+        },
+        304: {"description": "The If-None-Match tag is still current."},
+        **problem_responses(400, 413, 415, 422, 500, 503),
+    },
+    openapi_extra={"requestBody": PROJECT_REQUEST_BODY},
+)
+async def post_model(
+    request: Request,
+    query: ProjectQuery,
+    show_values: Annotated[
+        bool, Query(description="Show environment values instead of masking them.")
+    ] = False,
+) -> Response:
+    """Return the JSON topology model; environment values are masked unless asked."""
+    project_input = await read_project(request, query)
+    renderer = renderer_of(request)
+    note(request, format="model")
+
+    etag = etag_for(renderer.model_key(project_input, show_values))
+    if is_not_modified(request.headers.get("if-none-match"), etag):
+        return not_modified(request, etag, "no-cache")
+    answer = await renderer.render_model(project_input, show_values)
+    return answer_response(request, answer, "no-cache")
+
+
+@router.post(
+    "/api/v1/diagram",
+    summary="Draw a project's diagram",
+    responses={
+        200: {
+            "description": "The diagram in the requested format.",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in FORMAT_MEDIA_TYPES.values()
+            },
+        },
+        304: {"description": "The If-None-Match tag is still current."},
+        **problem_responses(400, 413, 415, 422, 500, 503),
+    },
+    openapi_extra={"requestBody": PROJECT_REQUEST_BODY},
+)
+async def post_diagram(
+    request: Request,
+    query: ProjectQuery,
+    options: Options,
+    fmt: Annotated[Format, Query(alias="format", description="Output format.")] = (
+        "svg"
+    ),
+) -> Response:
+    """Return the diagram; errors come back as an SVG when an image was asked for."""
+    project_input = await read_project(request, query)
+    return await answer_diagram(request, project_input, fmt, options, "no-cache")
+
+
+@router.get("/healthz", summary="Check that diagrams can be drawn")
+async def get_healthz(request: Request) -> dict[str, str]:
+    """Answer 200 when Graphviz draws a tiny diagram, 503 otherwise."""
+    await renderer_of(request).check_graphviz()
+    return {"status": "ok", "graphviz": "ok"}
+
+
+@router.get("/livez", summary="Check that the process answers")
+async def get_livez() -> dict[str, str]:
+    """Answer at once, without Graphviz: the event loop is alive."""
+    return {"status": "ok"}
+
+
+async def read_project(request: Request, query: QueryInputs) -> ProjectInput:
+    """Read the request body into a project, with this app's limits."""
+    settings = settings_of(request)
+    return await load_project_input(
+        request, settings.limits, settings.body_timeout_seconds, query
+    )
+
+
+async def answer_diagram(
+    request: Request,
+    project_input: ProjectInput,
+    fmt: str,
+    options: DiagramOptions,
+    cache_control: str,
+) -> Response:
+    """Answer with the diagram, a 304 when the client's copy is current."""
+    renderer = renderer_of(request)
+    note(request, format=fmt)
+
+    etag = etag_for(renderer.diagram_key(project_input, fmt, options))
+    if is_not_modified(request.headers.get("if-none-match"), etag):
+        return not_modified(request, etag, cache_control)
+    answer = await renderer.render_diagram(project_input, fmt, options)
+    return answer_response(request, answer, cache_control)
+
+
+def answer_response(request: Request, answer: Answer, cache_control: str) -> Response:
+    """Build the response for a rendered answer, with its ETag and caching."""
+    note(
+        request,
+        services=answer.services,
+        cache="hit" if answer.cache_hit else "miss",
+    )
+    headers = {"ETag": answer.etag, "Cache-Control": cache_control}
+    if answer.media_type.startswith("image/"):
+        headers.update(SAFE_IMAGE_HEADERS)
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+def not_modified(request: Request, etag: str, cache_control: str) -> Response:
+    """Answer 304: the client already holds this exact answer."""
+    note(request, cache="not-modified")
+    return Response(
+        status_code=304, headers={"ETag": etag, "Cache-Control": cache_control}
+    )
+
+
+def renderer_of(request: Request) -> Renderer:
+    """Return the app's shared renderer."""
+    renderer: Renderer = request.app.state.renderer
+    return renderer
+
+
+def settings_of(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings

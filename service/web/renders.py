@@ -1,0 +1,225 @@
+"""Parse and draw uploaded projects off the event loop, a bounded number at a time.
+
+Each render forks Graphviz and burns a core, so the service runs at most
+``Settings.max_concurrent_renders`` of them at once. A request that finds
+every slot taken waits ``queue_wait_seconds`` for one, then gets a
+``BusyError`` (503 with ``Retry-After``) instead of piling up processes.
+Parsing and drawing happen in a worker thread, so the event loop keeps
+answering other requests while a layout runs.
+
+The page and the API share one ``Renderer`` on ``app.state.renderer``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from service import compose, model, render
+from service.compose import ProjectInput
+from service.errors import BusyError, RenderError
+from service.limits import Limits
+from service.model import Project
+from service.render.options import DiagramOptions
+from service.web.cache import (
+    CachedAnswer,
+    RenderCache,
+    build_cache_key,
+    etag_for,
+)
+from service.web.problems import retry_after_seconds
+from service.web.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+MODEL_MEDIA_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A rendered body with what the response and the request log need."""
+
+    body: bytes
+    media_type: str
+    etag: str
+    services: int
+    cache_hit: bool
+
+
+class RenderSlots:
+    """A bounded number of worker-thread jobs; callers beyond it wait, then give up."""
+
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self._slots = slots
+        self._wait_seconds = wait_seconds
+        self._semaphore = anyio.Semaphore(slots)
+        self._busy = 0
+
+    @property
+    def busy(self) -> int:
+        """Return how many slots are taken right now."""
+        return self._busy
+
+    async def run(self, job: Callable[[], _T]) -> _T:
+        """Run ``job`` in a worker thread once a slot is free.
+
+        A client that goes away does not free its slot early: the thread
+        cannot be stopped, so the slot stays taken until the job ends and
+        the bound on running jobs holds.
+        """
+        acquired = False
+        with anyio.move_on_after(self._wait_seconds):
+            await self._semaphore.acquire()
+            acquired = True
+        if not acquired:
+            raise BusyError(
+                f"All {self._slots} render slots are busy; retry in a moment.",
+                retry_after=retry_after_seconds(self._wait_seconds),
+            )
+
+        self._busy += 1
+        try:
+            return await anyio.to_thread.run_sync(job)
+        finally:
+            self._busy -= 1
+            self._semaphore.release()
+
+
+class Renderer:
+    """Answer diagram and model requests, from the cache when it can."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limits = settings.limits
+        self.cache = RenderCache(settings.cache_entries, settings.cache_bytes)
+        self.slots = RenderSlots(
+            settings.max_concurrent_renders, settings.queue_wait_seconds
+        )
+        self._health = _HealthCheck(settings.health_cache_seconds)
+
+    def diagram_key(
+        self, project_input: ProjectInput, fmt: str, options: DiagramOptions
+    ) -> str:
+        """Return the cache key (and ETag source) of a diagram request."""
+        return build_cache_key("diagram", project_input, fmt, options)
+
+    def model_key(self, project_input: ProjectInput, show_values: bool) -> str:
+        """Return the cache key (and ETag source) of a model request."""
+        options = DiagramOptions(show_values=show_values)
+        return build_cache_key("model", project_input, "json", options)
+
+    async def render_diagram(
+        self, project_input: ProjectInput, fmt: str, options: DiagramOptions
+    ) -> Answer:
+        """Return the diagram of ``project_input`` in ``fmt``."""
+        key = self.diagram_key(project_input, fmt, options)
+        limits = self.limits
+
+        def job() -> CachedAnswer:
+            project = _parse_for_output(project_input, options.show_values, limits)
+            body = render.render_diagram(project, fmt, options, limits)
+            return CachedAnswer(body, render.MEDIA_TYPES[fmt], len(project.services))
+
+        return await self._answer(key, job)
+
+    async def render_model(
+        self, project_input: ProjectInput, show_values: bool
+    ) -> Answer:
+        """Return the topology model of ``project_input`` as JSON."""
+        key = self.model_key(project_input, show_values)
+        limits = self.limits
+
+        def job() -> CachedAnswer:
+            project = _parse_for_output(project_input, show_values, limits)
+            body = json.dumps(model.to_json(project), ensure_ascii=False)
+            return CachedAnswer(
+                body.encode("utf-8"), MODEL_MEDIA_TYPE, len(project.services)
+            )
+
+        return await self._answer(key, job)
+
+    async def parse_project(
+        self, project_input: ProjectInput, show_values: bool = False
+    ) -> Project:
+        """Return the model of ``project_input``, parsed in a render slot."""
+        limits = self.limits
+        return await self.slots.run(
+            lambda: _parse_for_output(project_input, show_values, limits)
+        )
+
+    async def check_graphviz(self) -> None:
+        """Raise a ``RenderError`` unless a tiny diagram renders right now."""
+        limits = self.limits
+        await self._health.check(lambda: _render_probe(limits))
+
+    async def _answer(self, key: str, job: Callable[[], CachedAnswer]) -> Answer:
+        cached = self.cache.get(key)
+        if cached is None:
+            cached = await self.slots.run(job)
+            self.cache.put(key, cached)
+            hit = False
+        else:
+            hit = True
+        return Answer(
+            body=cached.body,
+            media_type=cached.media_type,
+            etag=etag_for(key),
+            services=cached.services,
+            cache_hit=hit,
+        )
+
+
+def _parse_for_output(
+    project_input: ProjectInput, show_values: bool, limits: Limits
+) -> Project:
+    project = compose.parse_project(project_input, limits)
+    # Masking here as well as in the renderer keeps secrets out of every
+    # output even if a format forgets to honour show_values.
+    return project if show_values else model.hide_values(project)
+
+
+def _render_probe(limits: Limits) -> None:
+    probe = Project(
+        name="healthz",
+        images=(model.Image(ref="healthz", source="pull", used_by=("probe",)),),
+        services=(
+            model.Service(name="probe", image="healthz", containers=("healthz-1",)),
+        ),
+    )
+    render.render_diagram(probe, "svg", DiagramOptions(legend=False), limits)
+
+
+class _HealthCheck:
+    """Run the Graphviz probe at most once per period, however often it is asked."""
+
+    def __init__(self, period_seconds: float) -> None:
+        self._period = period_seconds
+        self._lock = anyio.Lock()
+        self._checked_at: float | None = None
+        self._error: RenderError | None = None
+
+    async def check(self, probe: Callable[[], None]) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._checked_at is None or now - self._checked_at >= self._period:
+                self._error = await _run_probe(probe)
+                self._checked_at = time.monotonic()
+        if self._error is not None:
+            raise self._error
+
+
+async def _run_probe(probe: Callable[[], None]) -> RenderError | None:
+    try:
+        await anyio.to_thread.run_sync(probe)
+    except RenderError as exc:
+        logger.warning("graphviz probe failed error=%s", type(exc).__name__)
+        return exc
+    return None
