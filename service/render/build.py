@@ -47,7 +47,7 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
     _add_ports(graph, host, services)
     _add_host_network_services(host, services)
     if options.networks:
-        graph.regions.extend(build_network_regions(project, services))
+        _add_network_regions(graph, project, services)
     if options.depends_on:
         _add_dependencies(graph, services)
     if options.volumes:
@@ -103,7 +103,7 @@ def _build_title(project: Project, services: tuple[Service, ...]) -> Html:
         f"{_count(len(services), 'service')}, {_count(len(images), 'image')}, "
         f"{_count(published, 'published port')}"
     )
-    return Html(f"<B>{html_text(summary, 200)}</B>")
+    return Html(f'<B>{html_text(summary, 200)}</B><BR ALIGN="LEFT"/>')
 
 
 def _count(number: int, noun: str) -> str:
@@ -258,6 +258,7 @@ def _add_ports(graph: Graph, host: Region, services: tuple[Service, ...]) -> Non
 
 
 def _port_id(service: Service, run: PortRun) -> str:
+    """Return a host port's node id; a random port belongs to its service alone."""
     if run.published is None:
         return element_id(
             "port", run.host_text, "random", service.name, run.target_text
@@ -308,11 +309,38 @@ def _add_host_network_services(host: Region, services: tuple[Service, ...]) -> N
     )
 
 
+def _add_network_regions(
+    graph: Graph, project: Project, services: tuple[Service, ...]
+) -> None:
+    """Add one region per network set; a lone region becomes a caption instead.
+
+    When every drawn service shares one network, a frame around all of them
+    says nothing and pushes the images away from their containers.
+    """
+    regions = build_network_regions(project, services)
+    networked = [s for s in services if s.network_mode not in ("host", "none")]
+    if len(regions) == 1 and len(regions[0].nodes) == len(networked):
+        graph.title = Html(f'{graph.title}{regions[0].label}<BR ALIGN="LEFT"/>')
+        return
+    graph.regions.extend(regions)
+
+
 def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
+    """Add a dashed edge per ``depends_on`` that no longer path already implies.
+
+    Drawing ``a -> c`` when ``a -> b -> c`` is drawn adds a line and no
+    information, and big stacks are full of such edges.
+    """
     drawn = {service.name for service in services}
+    needs = {
+        service.name: {d.service for d in service.depends_on if d.service in drawn}
+        for service in services
+    }
     for service in services:
         for dependency in sorted(service.depends_on, key=lambda d: d.service):
             if dependency.service not in drawn:
+                continue
+            if _is_implied(needs, service.name, dependency.service):
                 continue
             condition = _CONDITION_WORDS.get(dependency.condition, "")
             graph.add_edge(
@@ -338,6 +366,21 @@ def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
                     },
                 )
             )
+
+
+def _is_implied(needs: dict[str, set[str]], start: str, target: str) -> bool:
+    """Tell whether ``target`` is reachable from ``start`` without the direct edge."""
+    seen = {start}
+    stack = [name for name in needs[start] if name != target]
+    while stack:
+        name = stack.pop()
+        if name == target:
+            return True
+        if name in seen:
+            continue
+        seen.add(name)
+        stack.extend(needs.get(name, ()))
+    return False
 
 
 _CONDITION_WORDS = {

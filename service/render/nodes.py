@@ -18,6 +18,10 @@ from service.render.ports import PortRun as PortRun
 VALUE_LIMIT = 56
 NAME_LIMIT = 48
 LIST_LIMIT = 8
+WRAP_LINES = 3
+FINDING_LIMIT = 160
+LEFT_BREAK = '<BR ALIGN="LEFT"/>'
+WRAP_LINES = 3
 TOOLTIP_LIMIT = 300
 
 #: The Dockerfile instruction a Compose override stands in for.
@@ -38,6 +42,9 @@ OVERRIDE_ORDER = (
     "env_file",
     "volumes",
 )
+
+#: Overrides whose value is a list of names, shown several to a line.
+LIST_KEYS = ("environment", "env_file", "volumes")
 
 _TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
 
@@ -96,12 +103,13 @@ def _image_default_rows(image: Image) -> list[str]:
 def build_port_label(run: PortRun) -> Html:
     """Return a host port box: address and port, then how far it reaches."""
     _, line, words = styles.EXPOSURE_STYLES[run.exposure]
+    address = str(html_text(f"{run.host_text}:{run.published_text}", VALUE_LIMIT))
     if run.published is None:
         words = "random host port, " + words
-    address = f"{run.host_text}:{run.published_text}"
+    else:
+        address += f' <FONT POINT-SIZE="10">{html_text(run.protocol, 10)}</FONT>'
     return Html(
-        f"<B>{html_text(address, VALUE_LIMIT)}</B> "
-        f'<FONT POINT-SIZE="10">{html_text(run.protocol, 10)}</FONT><BR/>'
+        f"<B>{address}</B><BR/>"
         f'<FONT POINT-SIZE="10" COLOR="{line}">{html_text(words, 60)}</FONT>'
     )
 
@@ -113,10 +121,10 @@ def build_service_label(
     options: DiagramOptions,
 ) -> Html:
     """Return a service box: name, reach, image, containers, overrides and findings."""
-    rows = [_header_row(service), _row(_pair("image", service.image))]
+    rows = [_header_row(service)]
     rows.extend(_container_rows(service))
     if service.name in _builders(project, service.image):
-        rows.append(_row(_small("builds this image", styles.BUILT_LINE)))
+        rows.append(_row(_small("builds its image", styles.BUILT_LINE)))
     rows.extend(_network_mode_rows(service))
     if options.overrides:
         rows.extend(_override_rows(service, options))
@@ -132,13 +140,13 @@ def _builders(project: Project, ref: str) -> tuple[str, ...]:
 
 
 def _header_row(service: Service) -> str:
-    fill, line, words = styles.EXPOSURE_STYLES[reach_of(service)]
-    badge = (
-        f'<TD BGCOLOR="{fill}" ALIGN="RIGHT"><FONT POINT-SIZE="10" COLOR="{line}">'
-        f"<B>{html_text(words, 40)}</B></FONT></TD>"
-    )
+    _, line, words = styles.EXPOSURE_STYLES[reach_of(service)]
     title = html_text(service.name, NAME_LIMIT)
     name = f'<TD ALIGN="LEFT"><B><FONT POINT-SIZE="15">{title}</FONT></B></TD>'
+    badge = (
+        f'<TD ALIGN="RIGHT"><FONT POINT-SIZE="10" COLOR="{line}">'
+        f"<B>\u25cf {html_text(words, 40)}</B></FONT></TD>"
+    )
     return f"<TR>{name}{badge}</TR>"
 
 
@@ -169,36 +177,36 @@ def _network_mode_rows(service: Service) -> list[str]:
 
 def _override_rows(service: Service, options: DiagramOptions) -> list[str]:
     rows = []
-    by_key = {override.key: override for override in service.overrides}
+    by_key: dict[str, Override] = {o.key: o for o in service.overrides}
     for key in OVERRIDE_ORDER:
-        override = by_key.get(key)  # type: ignore[call-overload]
+        override = by_key.get(key)
         if override is None or (key == "volumes" and options.volumes):
             continue
-        value = _override_value(override, service, options)
-        rows.append(_row(_pair(key, value) + _relation_note(override)))
+        rows.append(_row(_override_text(override, service, options)))
     if rows:
         rows.insert(0, _row(_small("overrides", styles.MUTED)))
     return rows
 
 
-def _override_value(
+def _override_text(
     override: Override, service: Service, options: DiagramOptions
 ) -> str:
+    """Return one override as markup: key, value (lists wrapped) and relation."""
     if override.key == "environment" and options.show_values:
-        return _names(
-            f"{variable.name}={variable.value}"
-            if variable.value is not None
-            else variable.name
+        items = [
+            variable.name
+            if variable.value is None
+            else f"{variable.name}={variable.value}"
             for variable in sorted(service.environment, key=lambda v: v.name)
-        )
-    if isinstance(override.value, list | tuple):
-        separator = (
-            ", " if override.key in ("environment", "env_file", "volumes") else " "
-        )
-        if separator == ", ":
-            return _names(str(item) for item in override.value)
-        return separator.join(str(item) for item in override.value)
-    return str(override.value)
+        ]
+        return _wrapped(override.key, items) + _relation_note(override)
+    if override.key in LIST_KEYS and isinstance(override.value, list | tuple):
+        items = [str(item) for item in override.value]
+        return _wrapped(override.key, items) + _relation_note(override)
+    value = override.value
+    if isinstance(value, list | tuple):
+        value = " ".join(str(item) for item in value)
+    return _pair(override.key, str(value)) + _relation_note(override)
 
 
 def _relation_note(override: Override) -> str:
@@ -245,10 +253,9 @@ def _finding_rows(findings: Sequence[Finding]) -> list[str]:
         colour = styles.SEVERITY_COLOURS.get(finding.severity, styles.INK)
         badge = finding.severity.upper()
         rows.append(
-            f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT"><FONT COLOR="#ffffff" '
-            f'POINT-SIZE="9"><B>{html_text(badge, 10)}</B></FONT></TD>'
-            f'<TD ALIGN="LEFT"><FONT COLOR="{colour}" POINT-SIZE="10">'
-            f"{html_text(finding.message, 70)}</FONT></TD></TR>"
+            f'<TR><TD ALIGN="LEFT" COLSPAN="2"><FONT COLOR="{colour}" '
+            f'POINT-SIZE="10"><B>{html_text(badge, 10)}</B> '
+            f"{_wrap_text(finding.message)}</FONT></TD></TR>"
         )
     return rows
 
@@ -289,6 +296,7 @@ def build_legend_label() -> Html:
         ),
         ("#ffffff", styles.DEPENDS_LINE, "dashed arrow: depends_on"),
         ("#ffffff", styles.DANGER, "red frame: a danger finding"),
+        ("#ffffff", styles.WARNING, "amber frame: a warning finding"),
     ]
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
     rows.extend(
@@ -326,3 +334,37 @@ def _names(names: Iterable[str]) -> str:
     if len(items) <= LIST_LIMIT:
         return ", ".join(items)
     return ", ".join(items[:LIST_LIMIT]) + f" +{len(items) - LIST_LIMIT} more"
+
+
+def _wrap_text(text: str) -> str:
+    """Return ``text`` escaped and broken at spaces into at most three short lines."""
+    words = shorten(text, FINDING_LIMIT).split(" ")
+    lines = [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + len(word) + 1 > VALUE_LIMIT:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return LEFT_BREAK.join(html_text(line, VALUE_LIMIT) for line in lines) + LEFT_BREAK
+
+
+def _wrapped(key: str, items: Sequence[str]) -> str:
+    """Return ``key`` and a list of names broken into a few short lines."""
+    lines: list[str] = []
+    shown = 0
+    for item in items:
+        piece = shorten(item, NAME_LIMIT)
+        if lines and len(lines[-1]) + len(piece) + 2 <= VALUE_LIMIT:
+            lines[-1] += ", " + piece
+        elif len(lines) < WRAP_LINES:
+            lines.append(piece)
+        else:
+            break
+        shown += 1
+    if shown < len(items):
+        lines.append(f"+{len(items) - shown} more")
+    body = LEFT_BREAK.join(html_text(line, VALUE_LIMIT + 10) for line in lines)
+    return (
+        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">{html_text(key, 30)}</FONT> '
+        f"{body}{LEFT_BREAK}"
+    )
