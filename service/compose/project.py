@@ -1,0 +1,753 @@
+"""Assemble a Compose project from its files, as ``docker compose config`` does.
+
+The steps follow Docker Compose v2's loader: work out the variables (shell
+over ``.env``) and the project name, then read each ``-f`` file in turn
+(interpolate, validate, rewrite into canonical form, apply ``extends`` and
+``include``, clear what ``!reset``/``!override`` name) and merge it over the
+files before it. The merged project is then completed the way Compose
+completes it (default network, implicit dependencies, resource names),
+filtered by profiles, checked for consistency, and finally turned into the
+topology model.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.compose import merge
+from service.compose.dotenv import parse_dotenv
+from service.compose.inputs import ProjectInput
+from service.compose.interpolation import (
+    Interpolated,
+    interpolate,
+    iter_unset_messages,
+    substitute,
+)
+from service.compose.normalize import normalise_file, rebase_path
+from service.compose.ports import PortBudget
+from service.compose.topology import TopologyContext, build_topology
+from service.compose.validation import validate_compose
+from service.compose.yamlload import Document, load_yaml
+from service.errors import (
+    ComposeValidationError,
+    LimitExceededError,
+    SourceLocation,
+)
+from service.limits import DEFAULT_LIMITS, Limits
+from service.model import Project, Warning
+
+logger = logging.getLogger(__name__)
+
+PathKey = tuple[str | int, ...]
+
+_NAME_PATTERN = re.compile(r"[a-z0-9_-]")
+_SERVICE_PREFIX = "service:"
+_CONTAINER_PREFIX = "container:"
+
+OBSOLETE_VERSION = (
+    "the attribute `version` is obsolete, it will be ignored, please remove it "
+    "to avoid potential confusion"
+)
+
+
+def parse_project(input: ProjectInput, limits: Limits = DEFAULT_LIMITS) -> Project:
+    """Read the compose files of ``input`` into the topology model.
+
+    Raises only ``ComposeTopologyError`` subclasses: ``YamlSyntaxError``,
+    ``ComposeValidationError`` (with ``InterpolationError``) and
+    ``LimitExceededError``, each pointing at the file, line and column,
+    service and key when known.
+    """
+    if not input.files:
+        raise ComposeValidationError("No compose file was given; pass at least one.")
+    if len(input.files) > limits.max_files:
+        raise LimitExceededError(
+            f"{len(input.files)} compose files were given; at most "
+            f"{limits.max_files} are allowed.",
+            limit="max_files",
+        )
+
+    environment = load_environment(input)
+    documents = [load_yaml(f.text, f.name, limits) for f in input.files]
+    reader = _Reader(input, environment, limits)
+    for document in documents:
+        reader.count_services(document)
+    name = resolve_project_name(input, environment, documents)
+    environment.setdefault("COMPOSE_PROJECT_NAME", name)
+    profiles = resolve_profiles(input, environment)
+
+    model = reader.read_files(documents)
+    project = complete_project(model, name, profiles, reader.locate)
+    logger.info(
+        "Read project %s: %d services from %d files",
+        name,
+        len(project.enabled),
+        len(input.files),
+    )
+    return build_topology(project, reader.topology_context(name, profiles))
+
+
+# --- variables, name, profiles ------------------------------------------------
+
+
+def load_environment(input: ProjectInput) -> dict[str, str]:
+    """Return the variables Compose interpolates with: the shell over ``.env``."""
+    environment: dict[str, str] = {}
+    if input.env_file is not None:
+        environment.update(
+            parse_dotenv(input.env_file.text, input.env_file.name, input.variables.get)
+        )
+    environment.update(input.variables)
+    return environment
+
+
+def normalise_project_name(name: str) -> str:
+    """Lower-case ``name`` and keep only what Compose allows in a project name."""
+    kept = "".join(_NAME_PATTERN.findall(name.lower()))
+    return kept.lstrip("_-")
+
+
+def resolve_project_name(
+    input: ProjectInput, environment: Mapping[str, str], documents: list[Document]
+) -> str:
+    """Return the project name by Compose's precedence.
+
+    An explicit name (``-p``, then ``COMPOSE_PROJECT_NAME``) must already be
+    valid; a top-level ``name:`` (the last file that sets one) and the
+    folder's base name are normalised instead.
+    """
+    explicit = input.project_name or environment.get("COMPOSE_PROJECT_NAME")
+    if explicit:
+        if normalise_project_name(explicit) != explicit:
+            raise ComposeValidationError(
+                f"Invalid project name {explicit!r}: it must consist only of "
+                "lowercase letters, digits, hyphens and underscores, and start "
+                "with a letter or digit.",
+                key="name",
+            )
+        return explicit
+
+    name = normalise_project_name(_name_from_files(documents, environment))
+    if not name:
+        base = posixpath.basename(input.project_directory.rstrip("/"))
+        name = normalise_project_name(base)
+    if not name:
+        raise ComposeValidationError(
+            "The project name must not be empty; set a top-level 'name:' or "
+            "pass a project name.",
+            key="name",
+        )
+    return name
+
+
+def _name_from_files(documents: list[Document], environment: Mapping[str, str]) -> str:
+    found = ""
+    location: SourceLocation | None = None
+    for document in documents:
+        data = document.data
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("name"), str)
+            and data["name"]
+        ):
+            found = data["name"]
+            location = document.locate(("name",))
+    if not found:
+        return ""
+    value, _ = substitute(
+        found, environment.get, location or SourceLocation(""), where="name"
+    )
+    return value
+
+
+def resolve_profiles(
+    input: ProjectInput, environment: Mapping[str, str]
+) -> tuple[str, ...]:
+    """Return the active profiles: those asked for, else ``COMPOSE_PROFILES``."""
+    if input.profiles:
+        return tuple(input.profiles)
+    raw = environment.get("COMPOSE_PROFILES", "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+# --- reading files --------------------------------------------------------------
+
+
+@dataclass
+class _Layer:
+    """How one file is read: its name, its folder, and the variables it sees."""
+
+    file: str
+    base: str
+    environment: Mapping[str, str]
+    included: tuple[str, ...] = ()
+
+
+@dataclass
+class _Reader:
+    """Read and merge compose files, remembering where everything came from."""
+
+    input: ProjectInput
+    environment: dict[str, str]
+    limits: Limits
+    documents: list[Document] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
+    service_names: set[str] = field(default_factory=set)
+    files_read: int = 0
+    _extended: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _seen_warnings: set[tuple[str, str, int | None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.budget = PortBudget(self.limits.max_ports)
+
+    # where things are
+
+    def locate(self, path: PathKey) -> SourceLocation | None:
+        """Return the place ``path`` was written, searching later files first."""
+        for end in range(len(path), 0, -1):
+            prefix = path[:end]
+            for document in reversed(self.documents):
+                found = document.positions.get(prefix)
+                if found is not None:
+                    return SourceLocation(document.file, found[0], found[1])
+        return None
+
+    def count_services(self, document: Document) -> None:
+        """Refuse a project with more services than the limit, before any work."""
+        for part in document.documents or (document,):
+            services = (
+                part.data.get("services") if isinstance(part.data, dict) else None
+            )
+            if isinstance(services, dict):
+                self.service_names.update(str(name) for name in services)
+        if len(self.service_names) > self.limits.max_services:
+            raise LimitExceededError(
+                f"The project defines more than {self.limits.max_services} "
+                "services; split it or raise the max_services limit.",
+                limit="max_services",
+                location=SourceLocation(document.file),
+            )
+
+    # the -f files
+
+    def read_files(self, documents: list[Document]) -> dict[str, Any]:
+        """Merge the ``-f`` files in order and return the merged model."""
+        model: dict[str, Any] = {}
+        has_content = False
+        for document in documents:
+            layer = _Layer(document.file, "", self.environment, (document.file,))
+            for part in document.documents or (document,):
+                if part.data is None:
+                    continue
+                has_content = has_content or bool(part.data)
+                model = self.read_layer(part, layer, model)
+        if not has_content:
+            raise ComposeValidationError(
+                "The compose file is empty; define at least 'services:'.",
+                location=SourceLocation(documents[-1].file),
+            )
+        model.pop("name", None)
+        return model
+
+    def read_layer(
+        self, document: Document, layer: _Layer, model: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Merge one YAML document over ``model`` and return the result."""
+        self.documents.append(document)
+        data, resets = self.prepare(document, layer)
+        self.warn_version(data, document)
+
+        services = data.get("services")
+        if isinstance(services, dict):
+            merge.apply_extends(
+                services,
+                layer.file,
+                self._extends_loader(layer),
+                self.locate,
+                resets,
+            )
+        merge.apply_resets(model, resets)
+        merge.apply_include(data, self._include_loader(layer))
+
+        merged = merge.merge_documents(model, data)
+        merge.remove_duplicates(merged)
+        return merged
+
+    def prepare(
+        self, document: Document, layer: _Layer
+    ) -> tuple[dict[str, Any], list[merge.Path]]:
+        """Resolve tags, interpolate, validate and canonicalise one document.
+
+        Also return the paths its ``!reset``/``!override`` tags name.
+        """
+        tags = merge.resolve_tags(document.data)
+        result = interpolate(tags.data, layer.environment.get, document.locate)
+        self._warn_interpolation(result)
+        data = result.data
+        if not isinstance(data, dict):
+            raise ComposeValidationError(
+                "The top level of a compose file must be a mapping.",
+                location=SourceLocation(document.file),
+            )
+        validate_compose(data, document.locate)
+        normalised = normalise_file(data, layer.base, self.locate, self.budget)
+        return normalised, tags.paths
+
+    def warn_version(self, data: dict[str, Any], document: Document) -> None:
+        """Warn, as Compose does, that a top-level ``version`` is ignored."""
+        if "version" not in data:
+            return
+        data.pop("version")
+        self.warnings.append(
+            Warning(
+                message=f"{document.file}: {OBSOLETE_VERSION}",
+                location=document.locate(("version",)),
+                code="obsolete-version",
+            )
+        )
+
+    def _warn_interpolation(self, result: Interpolated) -> None:
+        for message, location in iter_unset_messages(result):
+            self._warn(message, location, "unset-variable")
+        for message, location in result.warnings:
+            self._warn(message, location, "interpolation")
+
+    def _warn(self, message: str, location: SourceLocation, code: str) -> None:
+        key = (message, location.file, location.line)
+        if key in self._seen_warnings:
+            return
+        self._seen_warnings.add(key)
+        self.warnings.append(Warning(message=message, location=location, code=code))
+
+    # other files: extends.file and include
+
+    def read_other(
+        self, path: str, reason: str, location: SourceLocation | None
+    ) -> Document:
+        """Load another project file through the input's file source."""
+        self.files_read += 1
+        if self.files_read + len(self.input.files) > self.limits.max_files:
+            raise LimitExceededError(
+                f"The project reads more than {self.limits.max_files} files.",
+                limit="max_files",
+                location=location,
+            )
+        text = self.input.sources.read(path)
+        if text is None:
+            raise ComposeValidationError(
+                f"The file {path!r} named by {reason} was not supplied; add it to "
+                "the files you upload, or remove the reference.",
+                location=location,
+                key=reason,
+            )
+        document = load_yaml(text, path, self.limits)
+        self.count_services(document)
+        return document
+
+    def _extends_loader(self, layer: _Layer) -> merge.LoadServices:
+        def load_services(path: str, from_file: str) -> dict[str, Any]:
+            base = (
+                posixpath.dirname(from_file) if from_file != layer.file else layer.base
+            )
+            full = rebase_path(path, base)
+            if full not in self._extended:
+                self._extended[full] = self._read_extended(full, layer)
+            return self._extended[full]
+
+        return load_services
+
+    def _read_extended(self, path: str, layer: _Layer) -> dict[str, Any]:
+        document = self.read_other(path, "extends", None)
+        self.documents.append(document)
+        if not isinstance(document.data, dict):
+            raise ComposeValidationError(
+                f"Cannot extend a service from {path}: it has no services section.",
+                location=SourceLocation(path),
+                key="extends",
+            )
+        inner = _Layer(path, posixpath.dirname(path), layer.environment)
+        data = self._prepare_unvalidated(document, inner)
+        services = data.get("services")
+        if not isinstance(services, dict):
+            raise ComposeValidationError(
+                f"Cannot extend a service from {path}: it has no services section.",
+                location=SourceLocation(path),
+                key="extends",
+            )
+        return services
+
+    def _prepare_unvalidated(self, document: Document, layer: _Layer) -> dict[str, Any]:
+        # Compose skips validation of a file read only for ``extends``: the
+        # service built from it is validated where it is used.
+        tags = merge.resolve_tags(document.data)
+        result = interpolate(tags.data, layer.environment.get, document.locate)
+        self._warn_interpolation(result)
+        data = result.data if isinstance(result.data, dict) else {}
+        return normalise_file(data, layer.base, self.locate, self.budget)
+
+    def _include_loader(self, layer: _Layer) -> merge.LoadInclude:
+        def load_include(entry: Any, index: int) -> dict[str, Any]:
+            return self._read_include(entry, index, layer)
+
+        return load_include
+
+    def _read_include(self, entry: Any, index: int, layer: _Layer) -> dict[str, Any]:
+        location = self.locate(("include", index))
+        paths, project_directory, env_files = _include_entry(entry, location)
+        paths = [rebase_path(path, layer.base) for path in paths]
+        if project_directory is None:
+            directory = posixpath.dirname(paths[0])
+        else:
+            directory = rebase_path(project_directory, layer.base)
+        if paths[0] in layer.included:
+            chain = "\n include ".join((*layer.included, paths[0]))
+            raise ComposeValidationError(
+                f"Include cycle detected:\n{chain}", location=location, key="include"
+            )
+        environment = self._include_environment(layer, directory, env_files, location)
+        inner = _Layer(paths[0], directory, environment, (*layer.included, paths[0]))
+        model: dict[str, Any] = {}
+        for path in paths:
+            document = self.read_other(path, "include", location)
+            for part in document.documents or (document,):
+                if part.data is not None:
+                    model = self.read_layer(part, inner, model)
+        return model
+
+    def _include_environment(
+        self,
+        layer: _Layer,
+        directory: str,
+        env_files: list[str] | None,
+        location: SourceLocation | None,
+    ) -> dict[str, str]:
+        # Variables already known win over the included project's env files.
+        if env_files is None:
+            candidates = [rebase_path(".env", directory)]
+            required = False
+        else:
+            candidates = [
+                rebase_path(f, layer.base) for f in env_files if f != "/dev/null"
+            ]
+            required = True
+        from_files: dict[str, str] = {}
+        for path in candidates:
+            text = self.input.sources.read(path)
+            if text is None:
+                if required:
+                    raise ComposeValidationError(
+                        f"The env file {path!r} named by include was not supplied.",
+                        location=location,
+                        key="include",
+                    )
+                continue
+            from_files.update(parse_dotenv(text, path, layer.environment.get))
+        return {**from_files, **layer.environment}
+
+    def topology_context(self, name: str, profiles: tuple[str, ...]) -> TopologyContext:
+        """Return what the model builder needs beyond the merged project."""
+        return TopologyContext(
+            project_name=name,
+            project_directory=self.input.project_directory,
+            environment=self.environment,
+            sources=self.input.sources,
+            limits=self.limits,
+            warnings=tuple(self.warnings),
+            locate=self.locate,
+            budget=self.budget,
+        )
+
+
+def _include_entry(
+    entry: Any, location: SourceLocation | None
+) -> tuple[list[str], str | None, list[str] | None]:
+    if isinstance(entry, str):
+        return [entry], None, None
+    if not isinstance(entry, dict):
+        raise ComposeValidationError(
+            "An include entry must be a path or a mapping with 'path'.",
+            location=location,
+            key="include",
+        )
+    raw_paths = entry.get("path")
+    paths = [raw_paths] if isinstance(raw_paths, str) else raw_paths
+    if (
+        not isinstance(paths, list)
+        or not paths
+        or not all(isinstance(p, str) for p in paths)
+    ):
+        raise ComposeValidationError(
+            "An include entry needs 'path': a file name or a list of them.",
+            location=location,
+            key="include",
+        )
+    directory = entry.get("project_directory")
+    raw_env = entry.get("env_file")
+    env_files = [raw_env] if isinstance(raw_env, str) else raw_env
+    return (
+        list(paths),
+        directory if isinstance(directory, str) else None,
+        ([str(f) for f in env_files] if isinstance(env_files, list) else None),
+    )
+
+
+# --- completing the merged project ----------------------------------------------
+
+
+@dataclass
+class CompletedProject:
+    """The merged project after Compose's completion steps, split by profile."""
+
+    name: str
+    enabled: dict[str, dict[str, Any]]
+    disabled: dict[str, dict[str, Any]]
+    networks: dict[str, dict[str, Any]]
+    volumes: dict[str, dict[str, Any]]
+    profiles: tuple[str, ...]
+
+
+def complete_project(
+    model: dict[str, Any],
+    name: str,
+    profiles: tuple[str, ...],
+    locate: Callable[[PathKey], SourceLocation | None],
+) -> CompletedProject:
+    """Apply defaults, implicit dependencies, profiles and consistency checks."""
+    services = model.get("services") or {}
+    for service_name, service in services.items():
+        if not isinstance(service, dict):
+            raise ComposeValidationError(
+                f"Service {service_name!r} must be a mapping.",
+                location=locate(("services", service_name)),
+                service=service_name,
+            )
+        _apply_service_defaults(service)
+    networks = _name_resources(model.get("networks") or {}, name)
+    if _uses_default_network(services) or "default" in networks:
+        networks.setdefault("default", {"name": f"{name}_default"})
+    volumes = _name_resources(model.get("volumes") or {}, name)
+
+    enabled = {k: v for k, v in services.items() if merge.is_enabled(v, profiles)}
+    disabled = {k: v for k, v in services.items() if k not in enabled}
+    project = CompletedProject(name, enabled, disabled, networks, volumes, profiles)
+    check_consistency(project, model, locate)
+    _drop_unused_resources(project)
+    return project
+
+
+def _apply_service_defaults(service: dict[str, Any]) -> None:
+    build = service.get("build")
+    if isinstance(build, dict):
+        build.setdefault("context", ".")
+        if build.get("dockerfile") is None and build.get("dockerfile_inline") is None:
+            build["dockerfile"] = "Dockerfile"
+    depends_on = dict(service.get("depends_on") or {})
+    for link in service.get("links") or []:
+        target = str(link).split(":")[0] if str(link).count(":") == 1 else str(link)
+        depends_on.setdefault(target, _implicit_dependency(restart=True))
+    for key in ("network_mode", "ipc", "pid", "uts", "cgroup"):
+        value = service.get(key)
+        if isinstance(value, str) and value.startswith(_SERVICE_PREFIX):
+            shared = value[len(_SERVICE_PREFIX) :]
+            depends_on.setdefault(shared, _implicit_dependency(restart=True))
+    for source in service.get("volumes_from") or []:
+        if not str(source).startswith(_CONTAINER_PREFIX):
+            depends_on.setdefault(
+                str(source).split(":")[0], _implicit_dependency(False)
+            )
+    if depends_on:
+        service["depends_on"] = depends_on
+    if "network_mode" not in service and not service.get("networks"):
+        service["networks"] = {"default": None}
+
+
+def _implicit_dependency(restart: bool) -> dict[str, Any]:
+    return {"condition": "service_started", "restart": restart, "required": True}
+
+
+def _uses_default_network(services: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(s, dict) and "default" in (s.get("networks") or {})
+        for s in services.values()
+    )
+
+
+def _name_resources(
+    resources: Mapping[str, Any], project: str
+) -> dict[str, dict[str, Any]]:
+    named: dict[str, dict[str, Any]] = {}
+    for key, value in resources.items():
+        resource = dict(value) if isinstance(value, dict) else {}
+        if resource.get("name") is None:
+            external = resource.get("external") is True
+            resource["name"] = key if external else f"{project}_{key}"
+        named[key] = resource
+    return named
+
+
+def check_consistency(
+    project: CompletedProject,
+    model: Mapping[str, Any],
+    locate: Callable[[PathKey], SourceLocation | None],
+) -> None:
+    """Reject what Compose's consistency check rejects, service by service."""
+    container_names: dict[str, str] = {}
+    for name, service in project.enabled.items():
+        _check_service(name, service, project, locate)
+        container_name = service.get("container_name")
+        if isinstance(container_name, str):
+            if container_name in container_names:
+                raise ComposeValidationError(
+                    f"Service {name!r} uses container name {container_name!r}, "
+                    f"which service {container_names[container_name]!r} already uses.",
+                    location=locate(("services", name, "container_name")),
+                    service=name,
+                    key="container_name",
+                )
+            container_names[container_name] = name
+    check_dependency_cycles(project.enabled, locate)
+
+
+def _check_service(
+    name: str,
+    service: dict[str, Any],
+    project: CompletedProject,
+    locate: Callable[[PathKey], SourceLocation | None],
+) -> None:
+    def fail(message: str, key: str | None = None) -> ComposeValidationError:
+        path: PathKey = ("services", name, key) if key else ("services", name)
+        return ComposeValidationError(
+            message, location=locate(path), service=name, key=key
+        )
+
+    if (
+        service.get("build") is None
+        and not service.get("image")
+        and not service.get("provider")
+    ):
+        raise fail(
+            f"Service {name!r} has neither an image nor a build context; "
+            "add 'image:' or 'build:'."
+        )
+    if service.get("network_mode") and "networks" in service:
+        raise fail(
+            f"Service {name!r} sets both 'network_mode' and 'networks'; "
+            "they are mutually exclusive.",
+            "network_mode",
+        )
+    for network in service.get("networks") or {}:
+        if network not in project.networks:
+            raise fail(
+                f"Service {name!r} refers to undefined network {network!r}; "
+                "declare it under the top-level 'networks:'.",
+                "networks",
+            )
+    for dependency, options in (service.get("depends_on") or {}).items():
+        if dependency in project.enabled:
+            continue
+        required = not isinstance(options, dict) or options.get("required", True)
+        if dependency in project.disabled and not required:
+            continue
+        raise fail(
+            f"Service {name!r} depends on undefined service {dependency!r}"
+            + (
+                " (it is in a profile that is not enabled)."
+                if dependency in project.disabled
+                else "."
+            ),
+            "depends_on",
+        )
+    network_mode = service.get("network_mode")
+    if isinstance(network_mode, str) and network_mode.startswith(_SERVICE_PREFIX):
+        shared = network_mode[len(_SERVICE_PREFIX) :]
+        if shared not in project.enabled:
+            raise fail(
+                f"Service {shared!r} not found for network_mode 'service:{shared}'.",
+                "network_mode",
+            )
+    for volume in service.get("volumes") or []:
+        if (
+            isinstance(volume, dict)
+            and volume.get("type") == "volume"
+            and volume.get("source")
+            and volume["source"] not in project.volumes
+        ):
+            raise fail(
+                f"Service {name!r} refers to undefined volume {volume['source']!r}; "
+                "declare it under the top-level 'volumes:'.",
+                "volumes",
+            )
+    _check_replicas(name, service, fail)
+
+
+def _check_replicas(
+    name: str,
+    service: dict[str, Any],
+    fail: Callable[[str, str | None], ComposeValidationError],
+) -> None:
+    deploy = service.get("deploy") if isinstance(service.get("deploy"), dict) else {}
+    replicas = deploy.get("replicas") if deploy else None
+    scale = service.get("scale")
+    if scale is not None and replicas is not None and scale != replicas:
+        raise fail(
+            f"Service {name!r} sets different values for 'scale' ({scale}) and "
+            f"'deploy.replicas' ({replicas}); keep one.",
+            "scale",
+        )
+    count = scale if scale is not None else replicas
+    if service.get("container_name") and isinstance(count, int) and count > 1:
+        raise fail(
+            f"Service {name!r} sets 'container_name' and {count} replicas, but a "
+            "container name must be unique; remove one of them.",
+            "container_name",
+        )
+
+
+def check_dependency_cycles(
+    services: Mapping[str, dict[str, Any]],
+    locate: Callable[[PathKey], SourceLocation | None],
+) -> None:
+    """Reject a ``depends_on`` cycle, naming it as Compose does."""
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dependency in sorted(services[name].get("depends_on") or {}):
+            if dependency not in services:
+                continue
+            if state.get(dependency) == 1:
+                cycle = trail[trail.index(dependency) :] + [dependency]
+                raise ComposeValidationError(
+                    "Dependency cycle detected: " + " -> ".join(cycle) + ".",
+                    location=locate(("services", name, "depends_on")),
+                    service=name,
+                    key="depends_on",
+                )
+            if state.get(dependency) is None:
+                visit(dependency, [*trail, dependency])
+        state[name] = 2
+
+    for name in sorted(services):
+        if state.get(name) is None:
+            visit(name, [name])
+
+
+def _drop_unused_resources(project: CompletedProject) -> None:
+    used_networks = {
+        network
+        for service in project.enabled.values()
+        for network in (service.get("networks") or {})
+    }
+    project.networks = {k: v for k, v in project.networks.items() if k in used_networks}
+    used_volumes = {
+        volume.get("source")
+        for service in project.enabled.values()
+        for volume in service.get("volumes") or []
+        if isinstance(volume, dict) and volume.get("type") == "volume"
+    }
+    project.volumes = {k: v for k, v in project.volumes.items() if k in used_volumes}

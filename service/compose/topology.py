@@ -1,0 +1,522 @@
+"""Turn a merged, completed Compose project into the topology model.
+
+This is where Compose's view (services with settings) becomes ours: which
+images exist and who builds and runs each one, which containers a service
+creates, what each container changes on top of its image's Dockerfile, and
+from where each port can be reached.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from service.compose.dockerfile import parse_dockerfile
+from service.compose.dotenv import parse_dotenv
+from service.compose.findings import build_findings
+from service.compose.inputs import FileSource
+from service.compose.normalize import is_remote
+from service.compose.ports import (
+    PortBudget,
+    build_port_binding,
+    count_expose,
+    parse_expose,
+)
+from service.errors import ComposeValidationError, InputError, SourceLocation
+from service.limits import Limits
+from service.model import (
+    BuildSpec,
+    Dependency,
+    EnvironmentVariable,
+    Image,
+    ImageDefaults,
+    Mount,
+    Network,
+    NetworkAttachment,
+    Override,
+    PortBinding,
+    Project,
+    Service,
+    Volume,
+    Warning,
+)
+from service.types import OverrideKey, OverrideRelation
+
+if TYPE_CHECKING:
+    from service.compose.project import CompletedProject
+
+Locate = Callable[[tuple[str | int, ...]], SourceLocation | None]
+
+
+@dataclass
+class TopologyContext:
+    """What the model builder needs besides the merged project."""
+
+    project_name: str
+    project_directory: str
+    environment: Mapping[str, str]
+    sources: FileSource
+    limits: Limits
+    warnings: tuple[Warning, ...]
+    locate: Locate
+    budget: PortBudget
+    _dockerfiles: dict[tuple[Any, ...], ImageDefaults | None] = field(
+        default_factory=dict
+    )
+
+
+def build_topology(project: CompletedProject, context: TopologyContext) -> Project:
+    """Return the topology model of a completed project."""
+    services = [
+        _build_service(name, project.enabled[name], context)
+        for name in sorted(project.enabled)
+    ]
+    images = _build_images(project, services, context)
+    defaults = {image.ref: image.defaults for image in images}
+    services = [_compare_with_image(s, defaults.get(s.image)) for s in services]
+    model = Project(
+        name=context.project_name,
+        images=tuple(images),
+        services=tuple(services),
+        networks=_build_networks(project, services),
+        volumes=_build_volumes(project, services),
+        warnings=context.warnings,
+    )
+    findings = build_findings(model, project.enabled)
+    return Project(
+        name=model.name,
+        images=model.images,
+        services=model.services,
+        networks=model.networks,
+        volumes=model.volumes,
+        findings=findings,
+        warnings=model.warnings,
+    )
+
+
+# --- services ---------------------------------------------------------------------
+
+
+def image_ref(name: str, service: Mapping[str, Any], project: str) -> str:
+    """Return the image a service runs; a build without ``image:`` gets Compose's name."""
+    image = service.get("image")
+    if isinstance(image, str) and image:
+        return image
+    return f"{project}-{name}"
+
+
+def replica_count(service: Mapping[str, Any]) -> int:
+    """Return how many containers Compose starts: ``scale``, else ``deploy.replicas``."""
+    scale = service.get("scale")
+    if isinstance(scale, int):
+        return scale
+    deploy = service.get("deploy")
+    replicas = deploy.get("replicas") if isinstance(deploy, dict) else None
+    return replicas if isinstance(replicas, int) else 1
+
+
+def container_names(
+    name: str, service: Mapping[str, Any], project: str
+) -> tuple[str, ...]:
+    """Return the names Compose v2 gives the service's containers."""
+    replicas = replica_count(service)
+    if replicas <= 0:
+        return ()
+    fixed = service.get("container_name")
+    if isinstance(fixed, str) and fixed:
+        return (fixed,)
+    return tuple(f"{project}-{name}-{n}" for n in range(1, replicas + 1))
+
+
+def _build_service(name: str, raw: dict[str, Any], context: TopologyContext) -> Service:
+    network_mode = raw.get("network_mode")
+    mode = network_mode if isinstance(network_mode, str) else None
+    environment = _resolve_environment(name, raw, context)
+    return Service(
+        name=name,
+        image=image_ref(name, raw, context.project_name),
+        replicas=replica_count(raw),
+        containers=container_names(name, raw, context.project_name),
+        overrides=_collect_overrides(raw, environment),
+        environment=environment,
+        ports=tuple(build_port_binding(p, mode) for p in raw.get("ports") or []),
+        expose=_build_expose(name, raw, context),
+        networks=_build_attachments(raw),
+        network_mode=mode,
+        depends_on=_build_dependencies(raw),
+        profiles=tuple(str(p) for p in raw.get("profiles") or []),
+        volumes=_build_mounts(raw, context),
+        location=context.locate(("services", name)),
+    )
+
+
+def _build_expose(
+    name: str, raw: dict[str, Any], context: TopologyContext
+) -> tuple[PortBinding, ...]:
+    entries = raw.get("expose") or []
+    location = context.locate(("services", name, "expose"))
+    context.budget.spend(sum(count_expose(e) for e in entries), location, name)
+    ports: list[PortBinding] = []
+    for entry in entries:
+        try:
+            ports.extend(parse_expose(entry))
+        except ValueError as exc:
+            raise ComposeValidationError(
+                f"Service {name!r} exposes {entry!r}, which is not a port or range.",
+                location=location,
+                service=name,
+                key="expose",
+            ) from exc
+    return tuple(ports)
+
+
+def _build_attachments(raw: Mapping[str, Any]) -> tuple[NetworkAttachment, ...]:
+    networks = raw.get("networks") or {}
+    attachments = []
+    for network in sorted(networks):
+        options = networks[network] if isinstance(networks[network], dict) else {}
+        attachments.append(
+            NetworkAttachment(
+                network=network,
+                aliases=tuple(str(a) for a in options.get("aliases") or []),
+                ipv4_address=options.get("ipv4_address"),
+                ipv6_address=options.get("ipv6_address"),
+            )
+        )
+    return tuple(attachments)
+
+
+def _build_dependencies(raw: Mapping[str, Any]) -> tuple[Dependency, ...]:
+    depends_on = raw.get("depends_on") or {}
+    return tuple(
+        Dependency(
+            service=name,
+            condition=str(options.get("condition", "service_started")),
+            required=bool(options.get("required", True)),
+            restart=bool(options.get("restart", False)),
+        )
+        for name, options in sorted(depends_on.items())
+        if isinstance(options, dict)
+    )
+
+
+def _build_mounts(
+    raw: Mapping[str, Any], context: TopologyContext
+) -> tuple[Mount, ...]:
+    mounts = []
+    for volume in raw.get("volumes") or []:
+        if not isinstance(volume, dict) or not volume.get("target"):
+            continue
+        source = volume.get("source")
+        if volume.get("type") == "bind" and isinstance(source, str):
+            source = absolute_path(source, context.project_directory)
+        mounts.append(
+            Mount(
+                type=str(volume.get("type", "volume")),
+                target=str(volume["target"]),
+                source=source if isinstance(source, str) and source else None,
+                read_only=bool(volume.get("read_only", False)),
+            )
+        )
+    return tuple(mounts)
+
+
+def absolute_path(path: str, directory: str) -> str:
+    """Return ``path`` (relative to the project folder) as Compose reports it."""
+    if posixpath.isabs(path) or path.startswith("~"):
+        return path
+    return posixpath.normpath(posixpath.join(directory, path))
+
+
+# --- environment --------------------------------------------------------------------
+
+
+def _resolve_environment(
+    name: str, raw: Mapping[str, Any], context: TopologyContext
+) -> tuple[EnvironmentVariable, ...]:
+    """Return the container's variables as Compose resolves them.
+
+    Env files are read in order (a later file wins), each able to refer to
+    variables set before it; ``environment`` then wins over them all. A bare
+    ``NAME`` in ``environment`` takes the shell's value, or stays unset.
+    """
+    variables: dict[str, tuple[str | None, str]] = {}
+    for entry in raw.get("env_file") or []:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(path, str):
+            continue
+        values = _read_env_file(name, entry, path, variables, context)
+        for key, value in values.items():
+            variables[key] = (value, path)
+    for key, value in (raw.get("environment") or {}).items():
+        if value is None:
+            value = context.environment.get(key)
+        variables[key] = (value, "environment")
+    return tuple(
+        EnvironmentVariable(name=key, value=value, source=source)
+        for key, (value, source) in sorted(variables.items())
+    )
+
+
+def _read_env_file(
+    service: str,
+    entry: Mapping[str, Any],
+    path: str,
+    known: Mapping[str, tuple[str | None, str]],
+    context: TopologyContext,
+) -> dict[str, str]:
+    text = context.sources.read(path)
+    if text is None:
+        if entry.get("required", True) is False:
+            return {}
+        raise ComposeValidationError(
+            f"Service {service!r} reads env file {path!r}, which was not supplied; "
+            "add it to the uploaded files or mark it 'required: false'.",
+            location=context.locate(("services", service, "env_file")),
+            service=service,
+            key="env_file",
+        )
+
+    def lookup(variable: str) -> str | None:
+        found = known.get(variable)
+        if found is not None and found[0] is not None:
+            return found[0]
+        return context.environment.get(variable)
+
+    return parse_dotenv(text, path, lookup)
+
+
+# --- overrides ----------------------------------------------------------------------
+
+
+def split_command(value: Any) -> tuple[str, ...] | None:
+    """Return a command as a list of words, splitting a string as a shell would."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return tuple(str(word) for word in value)
+    try:
+        return tuple(shlex.split(str(value)))
+    except ValueError as exc:
+        raise ComposeValidationError(
+            f"The command {value!r} has an unterminated quote."
+        ) from exc
+
+
+def _collect_overrides(
+    raw: Mapping[str, Any], environment: tuple[EnvironmentVariable, ...]
+) -> tuple[Override, ...]:
+    overrides: list[Override] = []
+    for key in ("command", "entrypoint"):
+        words = split_command(raw.get(key))
+        if words is not None:
+            overrides.append(Override(key=key, value=words))
+    explicit = sorted(v.name for v in environment if v.source == "environment")
+    if explicit:
+        overrides.append(Override(key="environment", value=tuple(explicit)))
+    env_files = tuple(
+        entry["path"]
+        for entry in raw.get("env_file") or []
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str)
+    )
+    if env_files:
+        overrides.append(Override(key="env_file", value=env_files))
+    for key in ("working_dir", "user"):
+        value = raw.get(key)
+        if isinstance(value, str | int) and value != "":
+            overrides.append(Override(key=key, value=str(value)))
+    targets = tuple(
+        str(v["target"])
+        for v in raw.get("volumes") or []
+        if isinstance(v, dict) and v.get("target")
+    )
+    if targets:
+        overrides.append(Override(key="volumes", value=targets))
+    return tuple(overrides)
+
+
+def _compare_with_image(service: Service, defaults: ImageDefaults | None) -> Service:
+    """Set each override's relation to the image's Dockerfile default."""
+    if defaults is None:
+        return service
+    overrides = tuple(_relate(o, defaults) for o in service.overrides)
+    environment = tuple(
+        EnvironmentVariable(
+            name=v.name,
+            value=v.value,
+            source=v.source,
+            relation="overrides" if v.name in defaults.env else "sets",
+            image_default=defaults.env.get(v.name),
+        )
+        for v in service.environment
+    )
+    overridden = {o.key for o in overrides}
+    inherited = tuple(
+        key
+        for key, value in _image_settings(defaults).items()
+        if value and key not in overridden
+    )
+    return Service(
+        **{
+            **service.__dict__,
+            "overrides": overrides,
+            "environment": environment,
+            "inherited": inherited,
+        }
+    )
+
+
+def _image_settings(defaults: ImageDefaults) -> dict[OverrideKey, Any]:
+    return {
+        "command": defaults.cmd,
+        "entrypoint": defaults.entrypoint,
+        "environment": tuple(sorted(defaults.env)) or None,
+        "working_dir": defaults.workdir,
+        "user": defaults.user,
+    }
+
+
+def _relate(override: Override, defaults: ImageDefaults) -> Override:
+    settings = _image_settings(defaults)
+    image_default: Any = settings.get(override.key)
+    if override.key == "environment":
+        shared = tuple(n for n in override.value if n in defaults.env)
+        image_default = shared or None
+    relation: OverrideRelation = "overrides" if image_default else "sets"
+    return Override(
+        key=override.key,
+        value=override.value,
+        relation=relation,
+        image_default=image_default,
+    )
+
+
+# --- images -------------------------------------------------------------------------
+
+
+def _build_images(
+    project: CompletedProject, services: list[Service], context: TopologyContext
+) -> list[Image]:
+    builders: dict[str, list[str]] = {}
+    users: dict[str, list[str]] = {}
+    for service in services:
+        users.setdefault(service.image, []).append(service.name)
+        if project.enabled[service.name].get("build") is not None:
+            builders.setdefault(service.image, []).append(service.name)
+    images = []
+    for ref in sorted(users):
+        built_by = builders.get(ref, [])
+        build = defaults = None
+        if built_by:
+            raw_build = project.enabled[built_by[0]]["build"]
+            build = _build_spec(raw_build, context)
+            defaults = _image_defaults(built_by[0], raw_build, context)
+        images.append(
+            Image(
+                ref=ref,
+                source="build" if built_by else "pull",
+                built_by=tuple(built_by),
+                used_by=tuple(users[ref]),
+                build=build,
+                defaults=defaults,
+            )
+        )
+    return images
+
+
+def _build_spec(build: Mapping[str, Any], context: TopologyContext) -> BuildSpec:
+    build_context = str(build.get("context") or ".")
+    if not is_remote(build_context):
+        build_context = absolute_path(build_context, context.project_directory)
+    target = build.get("target")
+    return BuildSpec(
+        context=build_context,
+        dockerfile=str(build.get("dockerfile") or "Dockerfile"),
+        target=target if isinstance(target, str) else None,
+    )
+
+
+def dockerfile_path(build: Mapping[str, Any]) -> str | None:
+    """Return the project-relative path of a build's Dockerfile, or None if remote."""
+    build_context = str(build.get("context") or ".")
+    if is_remote(build_context):
+        return None
+    dockerfile = str(build.get("dockerfile") or "Dockerfile")
+    if posixpath.isabs(dockerfile):
+        return dockerfile
+    return posixpath.normpath(posixpath.join(build_context, dockerfile))
+
+
+def _image_defaults(
+    service: str, build: Mapping[str, Any], context: TopologyContext
+) -> ImageDefaults | None:
+    inline = build.get("dockerfile_inline")
+    path = dockerfile_path(build)
+    text = (
+        inline
+        if isinstance(inline, str)
+        else (context.sources.read(path) if path else None)
+    )
+    if text is None:
+        return None
+    target = build.get("target") if isinstance(build.get("target"), str) else None
+    args = build.get("args") if isinstance(build.get("args"), dict) else {}
+    build_args = {str(k): str(v) for k, v in args.items() if v is not None}
+    name = path if inline is None and path else f"{service} (dockerfile_inline)"
+    try:
+        return parse_dockerfile(text, name, target=target, build_args=build_args)
+    except InputError as exc:
+        exc.service = exc.service or service
+        raise
+
+
+# --- networks and volumes ----------------------------------------------------------
+
+
+def _build_networks(
+    project: CompletedProject, services: list[Service]
+) -> tuple[Network, ...]:
+    networks = []
+    for key in sorted(project.networks):
+        options = project.networks[key]
+        networks.append(
+            Network(
+                name=key,
+                full_name=str(options.get("name")),
+                driver=options.get("driver"),
+                internal=options.get("internal") is True,
+                external=options.get("external") is True,
+                is_default=key == "default",
+                services=tuple(
+                    s.name
+                    for s in services
+                    if any(a.network == key for a in s.networks)
+                ),
+            )
+        )
+    return tuple(networks)
+
+
+def _build_volumes(
+    project: CompletedProject, services: list[Service]
+) -> tuple[Volume, ...]:
+    volumes = []
+    for key in sorted(project.volumes):
+        options = project.volumes[key]
+        volumes.append(
+            Volume(
+                name=key,
+                full_name=str(options.get("name")),
+                driver=options.get("driver"),
+                external=options.get("external") is True,
+                services=tuple(
+                    s.name
+                    for s in services
+                    if any(m.type == "volume" and m.source == key for m in s.volumes)
+                ),
+            )
+        )
+    return tuple(volumes)
