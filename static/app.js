@@ -140,6 +140,7 @@ async function renderNow() {
   const sequence = ++state.sequence;
   state.controller = controller;
   const { body, options } = currentRequest();
+  form.dataset.state = "busy";
   setStatus("Rendering…", "is-busy");
 
   let model;
@@ -166,6 +167,7 @@ async function renderNow() {
 
 function scheduleRender(delay = DEBOUNCE_MS) {
   clearTimeout(state.timer);
+  form.dataset.state = "pending";
   state.timer = setTimeout(renderNow, delay);
 }
 
@@ -192,11 +194,14 @@ function showResult(result) {
   clearProblem();
   const count = result.model.services.length;
   setStatus(`${count} service${count === 1 ? "" : "s"}, ${result.model.images.length} image${result.model.images.length === 1 ? "" : "s"}.`);
+  form.dataset.state = "ready";
+  form.dataset.renders = String(Number(form.dataset.renders || 0) + 1);
   updateShareFragment();
 }
 
 function showProblem(problem) {
   state.problem = problem;
+  form.dataset.state = "error";
   const box = $("error-box");
   const where = describeLocation(problem);
   const parts = [el("p", "error-title", problem.title || "Error")];

@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -31,7 +31,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 from starlette.responses import HTMLResponse
 
 from service.compose import ComposeFile, ProjectInput
-from service.errors import ComposeTopologyError, InputError
+from service.errors import ComposeTopologyError, InputError, UnsupportedMediaError
 from service.model import Finding, Image, Override, PortBinding, Project, Service
 from service.render.ids import image_id, service_id
 from service.render.options import DiagramOptions
@@ -416,13 +416,13 @@ async def load_form_data(request: Request, settings: Settings) -> FormData:
             raise InputError(
                 f"The form cannot be read: {exc.message}. Send fewer files."
             ) from exc
-    raise InputError(
+    raise UnsupportedMediaError(
         f"The form was sent as {media_type or 'no media type'!r}; the page sends "
         "application/x-www-form-urlencoded or multipart/form-data."
     )
 
 
-async def _stream_of(body: bytes) -> AsyncIterator[bytes]:
+async def _stream_of(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
 

@@ -24,6 +24,8 @@ from service.web.settings import Settings
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 
+HTTP_CLIENT_ERROR = "Failed to load resource: the server responded with a status of 4"
+
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 
@@ -76,6 +78,7 @@ class Watch:
     """What a page did that a test may want to assert never happened."""
 
     console_errors: list[str] = field(default_factory=list)
+    http_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
@@ -103,7 +106,12 @@ class Session:
         return page
 
     def _on_console(self, message: playwright_sync.ConsoleMessage) -> None:
-        if message.type == "error":
+        if message.type != "error":
+            return
+        # Chromium logs every 4xx answer to fetch(); an input error is one.
+        if message.text.startswith(HTTP_CLIENT_ERROR):
+            self.watch.http_errors.append(message.text)
+        else:
             self.watch.console_errors.append(message.text)
 
     def _on_dialog(self, dialog: playwright_sync.Dialog) -> None:
