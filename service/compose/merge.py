@@ -382,8 +382,8 @@ _INCLUDED_RESOURCES = (
 def apply_include(model: dict[str, Any], load_include: LoadInclude) -> None:
     """Bring the resources of every ``include`` entry into ``model``.
 
-    What the including file itself defines wins: an included resource with
-    the same name is merged under the local one.
+    A name both files define is a conflict, as in Compose, unless the two
+    definitions are identical.
     """
     entries = model.pop("include", None)
     if entries is None:
@@ -403,12 +403,14 @@ def _import_resources(source: dict[str, Any], target: dict[str, Any]) -> None:
         existing = target.get(key)
         merged = dict(existing) if isinstance(existing, dict) else {}
         for name, value in incoming.items():
-            if name in merged:
-                merged[name] = _merge(
-                    copy.deepcopy(value), copy.deepcopy(merged[name]), (key, name)
+            if name in merged and merged[name] != value:
+                raise ComposeValidationError(
+                    f"{key}.{name} is defined both here and in an included file; "
+                    "rename one of them (Compose does not merge included resources).",
+                    service=name if key == "services" else None,
+                    key=key,
                 )
-            else:
-                merged[name] = value
+            merged[name] = value
         target[key] = merged
 
 

@@ -84,6 +84,14 @@ def normalise_service(
     if not isinstance(service, dict):
         return service
     result = dict(service)
+    for key in ("ports", "volumes", "expose"):
+        if key in result and not isinstance(result[key], list | type(None)):
+            raise ComposeValidationError(
+                f"Service {name!r}: '{key}' must be a list.",
+                location=locate(("services", name, key)),
+                service=name,
+                key=key,
+            )
     for key, transform in _SERVICE_TRANSFORMS.items():
         if key in result and result[key] is not None:
             result[key] = transform(result[key], base)

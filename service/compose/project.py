@@ -34,6 +34,7 @@ from service.compose.topology import TopologyContext, build_topology
 from service.compose.validation import validate_compose
 from service.compose.yamlload import Document, load_yaml
 from service.errors import (
+    ComposeTopologyError,
     ComposeValidationError,
     LimitExceededError,
     SourceLocation,
@@ -72,6 +73,21 @@ def parse_project(input: ProjectInput, limits: Limits = DEFAULT_LIMITS) -> Proje
             limit="max_files",
         )
 
+    try:
+        return _parse(input, limits)
+    except ComposeTopologyError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        # Validation should have refused any shape that gets here; if one
+        # slips through, the caller still gets our error, not a crash.
+        logger.warning("Unexpected compose structure: %s", type(exc).__name__)
+        raise ComposeValidationError(
+            "The compose file has a shape Compose would reject; check the types "
+            "of its keys against the Compose specification."
+        ) from exc
+
+
+def _parse(input: ProjectInput, limits: Limits) -> Project:
     environment = load_environment(input)
     documents = [load_yaml(f.text, f.name, limits) for f in input.files]
     reader = _Reader(input, environment, limits)
@@ -519,6 +535,12 @@ def complete_project(
 ) -> CompletedProject:
     """Apply defaults, implicit dependencies, profiles and consistency checks."""
     services = model.get("services") or {}
+    if not isinstance(services, dict):
+        raise ComposeValidationError(
+            "'services' must be a mapping of service names to definitions.",
+            location=locate(("services",)),
+            key="services",
+        )
     for service_name, service in services.items():
         if not isinstance(service, dict):
             raise ComposeValidationError(
