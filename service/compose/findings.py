@@ -143,7 +143,7 @@ def _replicated_fixed_port(project: Project) -> Iterator[Finding]:
     for service in project.services:
         if service.replicas <= 1 or service.network_mode == "host":
             continue
-        fixed = sorted({p.published for p in service.ports if _host_ports(p)})
+        fixed = sorted({str(p.published) for p in service.ports if _host_ports(p)})
         if fixed:
             yield _finding(
                 "replicas-fixed-host-port",
@@ -162,7 +162,8 @@ def _image_built_twice(project: Project) -> Iterator[Finding]:
             yield Finding(
                 code="image-built-twice",
                 severity="warning",
-                message=f"Image {image.ref!r} is built by several services ({builders}); "
+                message=f"Image {image.ref!r} is built by several services "
+                f"({builders}); "
                 "the last build wins and the others' containers run it.",
                 service=image.built_by[0],
             )

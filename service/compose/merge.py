@@ -180,7 +180,8 @@ def _port_key(entry: Any) -> str:
     if not isinstance(entry, dict):
         return repr(entry)
     host = entry.get("host_ip") or "0.0.0.0"
-    return f"{host}:{entry.get('published')}:{entry.get('target')}/{entry.get('protocol', 'tcp')}"
+    published, target = entry.get("published"), entry.get("target")
+    return f"{host}:{published}:{target}/{entry.get('protocol', 'tcp')}"
 
 
 def _volume_key(entry: Any) -> str:
@@ -233,7 +234,7 @@ _UNIQUE: dict[str, Callable[[Any], str]] = {
 
 
 def remove_duplicates(data: dict[str, Any]) -> None:
-    """Keep one entry per identity in each service list; the later entry wins in place."""
+    """Keep one entry per identity in each service list; a later entry wins in place."""
     services = data.get("services")
     if not isinstance(services, dict):
         return

@@ -119,8 +119,9 @@ def _normalise_build(value: Any, base: str) -> Any:
         build["context"] = rebase_path(context, base)
     elif "context" not in build and base:
         build["context"] = base
-    if isinstance(build.get("args"), list):
-        build["args"] = key_value_mapping(build["args"])
+    args = build.get("args")
+    if isinstance(args, list):
+        build["args"] = key_value_mapping(args)
     return build
 
 

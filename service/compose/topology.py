@@ -101,7 +101,7 @@ def build_topology(project: CompletedProject, context: TopologyContext) -> Proje
 
 
 def image_ref(name: str, service: Mapping[str, Any], project: str) -> str:
-    """Return the image a service runs; a build without ``image:`` gets Compose's name."""
+    """Return a service's image; a build without ``image:`` gets Compose's name."""
     image = service.get("image")
     if isinstance(image, str) and image:
         return image
@@ -109,7 +109,7 @@ def image_ref(name: str, service: Mapping[str, Any], project: str) -> str:
 
 
 def replica_count(service: Mapping[str, Any]) -> int:
-    """Return how many containers Compose starts: ``scale``, else ``deploy.replicas``."""
+    """Return how many containers Compose starts (``scale`` or ``deploy.replicas``)."""
     scale = service.get("scale")
     if isinstance(scale, int):
         return scale
@@ -249,11 +249,10 @@ def _resolve_environment(
         if not isinstance(path, str):
             continue
         values = _read_env_file(name, entry, path, variables, context)
-        for key, value in values.items():
-            variables[key] = (value, path)
-    for key, value in (raw.get("environment") or {}).items():
-        if value is None:
-            value = context.environment.get(key)
+        for key, from_file in values.items():
+            variables[key] = (from_file, path)
+    for key, written in (raw.get("environment") or {}).items():
+        value = written if written is not None else context.environment.get(key)
         variables[key] = (value, "environment")
     return tuple(
         EnvironmentVariable(name=key, value=value, source=source)
@@ -306,6 +305,9 @@ def split_command(value: Any) -> tuple[str, ...] | None:
         ) from exc
 
 
+_TEXT_KEYS: tuple[OverrideKey, ...] = ("working_dir", "user")
+
+
 def _collect_overrides(
     raw: Mapping[str, Any], environment: tuple[EnvironmentVariable, ...]
 ) -> tuple[Override, ...]:
@@ -324,10 +326,10 @@ def _collect_overrides(
     )
     if env_files:
         overrides.append(Override(key="env_file", value=env_files))
-    for key in ("working_dir", "user"):
-        value = raw.get(key)
+    for text_key in _TEXT_KEYS:
+        value = raw.get(text_key)
         if isinstance(value, str | int) and value != "":
-            overrides.append(Override(key=key, value=str(value)))
+            overrides.append(Override(key=text_key, value=str(value)))
     targets = tuple(
         str(v["target"])
         for v in raw.get("volumes") or []
@@ -463,8 +465,12 @@ def _image_defaults(
     if text is None:
         return None
     target = build.get("target") if isinstance(build.get("target"), str) else None
-    args = build.get("args") if isinstance(build.get("args"), dict) else {}
-    build_args = {str(k): str(v) for k, v in args.items() if v is not None}
+    args = build.get("args")
+    build_args = (
+        {str(k): str(v) for k, v in args.items() if v is not None}
+        if isinstance(args, dict)
+        else {}
+    )
     name = path if inline is None and path else f"{service} (dockerfile_inline)"
     try:
         return parse_dockerfile(text, name, target=target, build_args=build_args)
