@@ -182,7 +182,8 @@ def test_env_file_variables_carry_their_file_name() -> None:
 
 def test_named_volumes_listed_with_users() -> None:
     text = (
-        "services:\n  db:\n    image: postgres\n    volumes: [data:/var/lib/pg, ./x:/x]\n"
+        "services:\n  db:\n    image: postgres\n"
+        "    volumes: [data:/var/lib/pg, ./x:/x]\n"
         "volumes:\n  data: {}\n"
     )
 
