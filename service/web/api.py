@@ -220,7 +220,11 @@ async def post_diagram(
     return await answer_diagram(request, project_input, fmt, options, "no-cache")
 
 
-@router.get("/healthz", summary="Check that diagrams can be drawn")
+@router.get(
+    "/healthz",
+    summary="Check that diagrams can be drawn",
+    responses=problem_responses(503),
+)
 async def get_healthz(request: Request) -> dict[str, str]:
     """Answer 200 when Graphviz draws a tiny diagram, 503 otherwise."""
     await renderer_of(request).check_graphviz()

@@ -55,6 +55,7 @@ DESCRIPTION = (
 )
 PAGES_MODULE = "service.web.pages"
 SWAGGER_ASSETS = "/docs/assets"
+DOCS_OPENAPI_URL = "/docs/openapi.json"
 
 #: Models the routes read by hand (to bound the body) but the schema documents.
 _DOCUMENTED_MODELS: tuple[type[BaseModel], ...] = (
@@ -123,10 +124,14 @@ def _include_routes(app: FastAPI, settings: Settings) -> None:
         name="swagger-ui",
     )
 
+    @app.get(DOCS_OPENAPI_URL, include_in_schema=False)
+    async def get_docs_openapi() -> dict[str, Any]:
+        return build_docs_openapi(app.openapi())
+
     @app.get("/docs", include_in_schema=False)
     async def get_docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url=DOCS_OPENAPI_URL,
             title=f"{TITLE} API",
             swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
@@ -161,6 +166,41 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         components[model.__name__] = model_schema
     app.openapi_schema = schema
     return schema
+
+
+def build_docs_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return ``schema`` restated as OpenAPI 3.0 for the bundled Swagger UI.
+
+    The Swagger UI that ships as a Python package (4.x) refuses OpenAPI 3.1,
+    which FastAPI writes. Our schema uses only two 3.1 forms, a ``null``
+    member of ``anyOf`` and ``const``; 3.0 says the same with ``nullable``
+    and a one-value ``enum``. ``/openapi.json`` itself stays 3.1 for tools.
+    """
+    converted = _to_openapi_30(schema)
+    assert isinstance(converted, dict)
+    converted["openapi"] = "3.0.3"
+    return converted
+
+
+def _to_openapi_30(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_to_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+
+    node = {key: _to_openapi_30(value) for key, value in node.items()}
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    members = node.get("anyOf")
+    if isinstance(members, list) and {"type": "null"} in members:
+        rest = [member for member in members if member != {"type": "null"}]
+        del node["anyOf"]
+        if len(rest) == 1 and isinstance(rest[0], dict) and "$ref" not in rest[0]:
+            node.update(rest[0])
+        else:
+            node["anyOf"] = rest
+        node["nullable"] = True
+    return node
 
 
 def _configure_logging() -> None:

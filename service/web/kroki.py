@@ -47,7 +47,8 @@ from service.web.inputs import (
     parse_content_type,
     parse_json_body,
 )
-from service.web.problems import SVG_MEDIA_TYPE
+from service.web.logs import note
+from service.web.problems import PROBLEM_MEDIA_TYPE, SVG_MEDIA_TYPE
 
 DIAGRAM_TYPE = "compose"
 
@@ -143,8 +144,16 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
         },
     },
     304: {"description": "The If-None-Match tag is still current."},
-    404: {"description": "The format is not one we draw."},
     **problem_responses(400, 413, 415, 422, 500, 503),
+}
+_FORMAT_PATH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_IMAGE_RESPONSES,
+    404: {
+        "description": "The format is not one we draw.",
+        "content": {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    },
 }
 
 
@@ -165,7 +174,7 @@ def _with_error_images(responses: dict[int | str, dict[str, Any]]) -> Any:
 @router.get(
     "/compose/{format}/{encoded}",
     summary="Draw a compose file carried in the URL (Kroki GET)",
-    responses=_with_error_images(_IMAGE_RESPONSES),
+    responses=_with_error_images(_FORMAT_PATH_RESPONSES),
 )
 async def get_compose_diagram(
     request: Request,
@@ -179,6 +188,7 @@ async def get_compose_diagram(
     """Return the diagram; these URLs are stable, so answers are cacheable."""
     _check_format(fmt)
     settings = settings_of(request)
+    note(request, bytes_in=len(encoded))
     text = decode_diagram_source(encoded, settings.limits.max_body_bytes)
 
     project_input = _project_of(text, query)
@@ -189,7 +199,7 @@ async def get_compose_diagram(
 @router.post(
     "/compose/{format}",
     summary="Draw a compose file sent as the body (Kroki POST)",
-    responses=_with_error_images(_IMAGE_RESPONSES),
+    responses=_with_error_images(_FORMAT_PATH_RESPONSES),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -230,10 +240,7 @@ async def post_compose_diagram(
 @router.post(
     "/",
     summary="Draw a diagram described in a JSON body (Kroki POST /)",
-    responses={
-        **_IMAGE_RESPONSES,
-        404: {"description": "Not used: an unknown format here is a 400."},
-    },
+    responses=_with_error_images(_IMAGE_RESPONSES),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -223,18 +223,38 @@ def test_post_diagram_unexpected_bug_answers_500_problem(
     assert "internal detail" not in response.text
 
 
-def test_healthz_graphviz_missing_answers_503(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(GraphvizMissingError("Graphviz is not installed."), id="missing"),
+        pytest.param(RenderFailedError("dot crashed."), id="crashed"),
+        pytest.param(RenderTimeoutError("Layout stopped."), id="timeout"),
+    ],
+)
+def test_healthz_unusable_graphviz_answers_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
-    def missing(*args: object) -> bytes:
-        raise GraphvizMissingError("Graphviz is not installed.")
+    def fail(*args: object) -> bytes:
+        raise error
 
-    monkeypatch.setattr(render, "render_diagram", missing)
+    monkeypatch.setattr(render, "render_diagram", fail)
 
     response = client.get("/healthz")
 
     assert response.status_code == 503
     assert response.json()["type"].endswith(":graphviz-missing")
+
+
+def test_healthz_probes_graphviz_once_per_period(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    monkeypatch.setattr(render, "render_diagram", lambda *a: calls.append(a) or b"")
+
+    answers = [client.get("/healthz").status_code for _ in range(5)]
+
+    assert answers == [200] * 5
+    assert len(calls) == 1
 
 
 def test_create_app_without_graphviz_fails_at_startup(
