@@ -63,10 +63,7 @@ export function renderFindings(container, model) {
     const node = finding.service ? serviceNodeId(finding.service) : undefined;
     items.push(el("li", { className: `finding severity-${finding.severity}`, node },
       badge(finding.severity, `severity-${finding.severity}`),
-      el("span", { className: "finding-text" },
-        finding.service ? el("strong", {}, finding.service) : null,
-        finding.service ? ": " : null,
-        finding.message),
+      el("span", { className: "finding-text" }, finding.message),
       el("code", { className: "finding-code" }, finding.code)));
   }
   for (const warning of model.warnings) {

@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse
 
 from service.compose import ComposeFile, ProjectInput
 from service.errors import ComposeTopologyError, InputError, UnsupportedMediaError
-from service.model import Finding, Image, Override, PortBinding, Project, Service
+from service.model import Image, Override, PortBinding, Project, Service
 from service.render.ids import image_id, service_id
 from service.render.options import DiagramOptions
 from service.web.inputs import (
@@ -232,7 +232,6 @@ class IndexContext:
     toggles: tuple[tuple[str, str], ...] = TOGGLES
     project: Project | None = None
     tables: Tables | None = None
-    findings: tuple[Finding, ...] = ()
     diagram_url: str | None = None
     links: ImageLinks | None = None
     error: ErrorView | None = None
@@ -321,7 +320,6 @@ async def build_index_context(request: Request, form: IndexForm) -> IndexContext
         context,
         project=project,
         tables=build_tables(project),
-        findings=project.findings,
         diagram_url=build_data_url(svg.body, "image/svg+xml"),
         links=build_image_links(request, form),
         service_names=tuple(service.name for service in project.services),
