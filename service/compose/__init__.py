@@ -10,5 +10,12 @@ web service gives it one backed by the uploaded files only.
 from __future__ import annotations
 
 from service.compose.inputs import ComposeFile, FileSource, MappingSource, ProjectInput
+from service.compose.project import parse_project
 
-__all__ = ["ComposeFile", "FileSource", "MappingSource", "ProjectInput"]
+__all__ = [
+    "ComposeFile",
+    "FileSource",
+    "MappingSource",
+    "ProjectInput",
+    "parse_project",
+]

@@ -279,6 +279,9 @@ def _read_env_file(
             key="env_file",
         )
 
+    if entry.get("format") == "raw":
+        return parse_raw_env(text)
+
     def lookup(variable: str) -> str | None:
         found = known.get(variable)
         if found is not None and found[0] is not None:
@@ -286,6 +289,17 @@ def _read_env_file(
         return context.environment.get(variable)
 
     return parse_dotenv(text, path, lookup)
+
+
+def parse_raw_env(text: str) -> dict[str, str]:
+    """Read an env file in Compose's ``raw`` format: ``KEY=value`` taken literally."""
+    variables: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        variables[key.strip()] = value
+    return variables
 
 
 # --- overrides ----------------------------------------------------------------------
