@@ -3,10 +3,9 @@
 For every corpus file Docker Compose accepts, and for generated stacks of 10,
 100 and 1000 services, this times ``parse_project`` (YAML, interpolation,
 merge, validation and the topology model) and, in the same run, PyYAML's
-safe loader on the
-same text (told to accept Compose's tags). Figures are medians; the ratio says how
-many times the baseline our full reading costs, which stays comparable across
-machines where absolute times do not.
+safe loader on the same text (told to accept Compose's tags). Figures are
+medians; the ratio says how many times the baseline our full reading costs,
+which stays comparable across machines where absolute times do not.
 
 Usage: ``python bench/bench_parse.py [--runs N]``
 """
