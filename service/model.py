@@ -52,7 +52,11 @@ class ImageDefaults:
 
 @dataclass(frozen=True)
 class Image:
-    """One distinct image reference and the services built from or running it."""
+    """One distinct image reference and the services built from or running it.
+
+    ``build`` is the first builder's build; when several services build the
+    same tag (a finding), each one's own build is on ``Service.build``.
+    """
 
     ref: str
     source: ImageSource
@@ -150,6 +154,7 @@ class Service:
 
     name: str
     image: str
+    build: BuildSpec | None = None
     replicas: int = 1
     containers: tuple[str, ...] = ()
     overrides: tuple[Override, ...] = ()

@@ -135,9 +135,11 @@ def _build_service(name: str, raw: dict[str, Any], context: TopologyContext) -> 
     network_mode = raw.get("network_mode")
     mode = network_mode if isinstance(network_mode, str) else None
     environment = _resolve_environment(name, raw, context)
+    raw_build = raw.get("build")
     return Service(
         name=name,
         image=image_ref(name, raw, context.project_name),
+        build=None if raw_build is None else _build_spec(raw_build, context),
         replicas=replica_count(raw),
         containers=container_names(name, raw, context.project_name),
         overrides=_collect_overrides(raw, environment),
