@@ -184,7 +184,7 @@ function showResult(result) {
   canvas.replaceChildren(svgElement);
   canvas.dataset.project = result.model.name;
   if (!panZoom.view.touched) {
-    panZoom.fit();
+    panZoom.fitReadable();
   }
   renderFindings($("findings"), result.model);
   renderTables($("tables"), result.model);
@@ -274,7 +274,19 @@ function setFocusChoices(names, selected) {
 
 // ---- Files -----------------------------------------------------------------
 
-const KIND_LABELS = { compose: "compose file", env: "variables", dockerfile: "Dockerfile" };
+/** Say how Compose reads a file: its -f position, or what else it is. */
+function fileLabel(file) {
+  const kind = fileKind(file.name);
+  if (kind === "env") {
+    return state.files.find((other) => fileKind(other.name) === "env") === file
+      ? "variables" : "not read";
+  }
+  if (kind === "dockerfile") {
+    return "Dockerfile";
+  }
+  const position = state.files.filter((other) => fileKind(other.name) === "compose").indexOf(file);
+  return `-f ${position + 1}`;
+}
 
 function renderFileList() {
   const list = $("file-list");
@@ -288,7 +300,7 @@ function renderFileList() {
     open.title = "Edit this file";
     open.addEventListener("click", () => activateFile(index));
 
-    const kind = el("span", "file-kind", KIND_LABELS[fileKind(file.name)]);
+    const kind = el("span", "file-kind", fileLabel(file));
 
     const rename = el("button", "file-remove", "Rename");
     rename.type = "button";

@@ -6,6 +6,7 @@ const MIN_SCALE = 0.1;
 const MAX_SCALE = 4;
 const KEY_STEP = 60;
 const DRAG_THRESHOLD = 4;
+const READABLE_SCALE = 0.35;
 
 export function createPanZoom(viewport, canvas) {
   const view = { scale: 1, x: 0, y: 0, touched: false };
@@ -40,6 +41,28 @@ export function createPanZoom(viewport, canvas) {
     view.scale = Math.max(MIN_SCALE, scale);
     view.x = (viewport.clientWidth - width * view.scale) / 2;
     view.y = (viewport.clientHeight - height * view.scale) / 2;
+    view.touched = false;
+    apply();
+  }
+
+  /**
+   * Show a new diagram: whole when that keeps it readable, else as wide as
+   * the view from its top, so a tall stack opens legible and pans down.
+   */
+  function fitReadable() {
+    const width = canvas.offsetWidth;
+    const height = canvas.offsetHeight;
+    if (!width || !height) {
+      return;
+    }
+    const whole = Math.min(viewport.clientWidth / width, viewport.clientHeight / height, 1);
+    if (whole >= READABLE_SCALE) {
+      fit();
+      return;
+    }
+    view.scale = Math.max(whole, Math.min(viewport.clientWidth / width, 1, READABLE_SCALE * 2));
+    view.x = (viewport.clientWidth - width * view.scale) / 2;
+    view.y = 0;
     view.touched = false;
     apply();
   }
@@ -141,6 +164,7 @@ export function createPanZoom(viewport, canvas) {
   return {
     view,
     fit,
+    fitReadable,
     actualSize,
     centreOn,
     isDragClick: () => performance.now() - dragEndedAt < 100,

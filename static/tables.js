@@ -92,7 +92,9 @@ function imageRow(image) {
   const node = imageNodeId(image.ref);
   const source = image.source === "build"
     ? [badge("built", "source-build"), ` by ${image.built_by.join(", ")}`,
-        image.build ? " from " : null, image.build ? code(image.build.context) : null]
+        image.build ? " from " : null, image.build ? code(image.build.context) : null,
+        image.build && image.build.dockerfile !== "Dockerfile" ? " with " : null,
+        image.build && image.build.dockerfile !== "Dockerfile" ? code(image.build.dockerfile) : null]
     : [badge("pulled", "source-pull")];
   const shared = image.used_by.length > 1
     ? [" ", badge(`shared by ${image.used_by.length}`, "shared")]
@@ -120,6 +122,16 @@ export function describeValue(key, value) {
   return String(value);
 }
 
+// As the server's page does: a long value folds into <details> after this many.
+const LONG_VALUE = 120;
+
+function foldedCode(text) {
+  if (text.length <= LONG_VALUE) {
+    return code(text);
+  }
+  return el("details", {}, el("summary", {}, code(`${text.slice(0, LONG_VALUE)}…`)), code(text));
+}
+
 function overrideList(service) {
   if (!service.overrides.length) {
     return muted("image defaults");
@@ -127,7 +139,7 @@ function overrideList(service) {
   const items = service.overrides.map((item) => el("div",
     { className: `override relation-${item.relation}` },
     el("dt", {}, item.key),
-    el("dd", {}, code(describeValue(item.key, item.value)),
+    el("dd", {}, foldedCode(describeValue(item.key, item.value)),
       item.relation === "overrides"
         ? el("span", { className: "muted" }, " (image: ",
           code(describeValue(item.key, item.image_default)), ")")

@@ -134,6 +134,9 @@ _REACH = {
     "internal": "Compose networks only",
 }
 
+#: Characters of an override value shown before the rest folds away.
+LONG_VALUE = 120
+
 _WORD_NEEDS_QUOTES = re.compile(r"[\s\"']")
 
 
@@ -164,6 +167,7 @@ class ImageRow:
     built_by: tuple[str, ...]
     used_by: tuple[str, ...]
     context: str | None
+    dockerfile: str | None
     node_id: str
 
 
@@ -230,6 +234,7 @@ class IndexContext:
     project_name: str
     urls: dict[str, str]
     toggles: tuple[tuple[str, str], ...] = TOGGLES
+    long_value: int = LONG_VALUE
     project: Project | None = None
     tables: Tables | None = None
     diagram_url: str | None = None
@@ -571,6 +576,7 @@ def build_image_row(image: Image) -> ImageRow:
         built_by=image.built_by,
         used_by=image.used_by,
         context=image.build.context if image.build else None,
+        dockerfile=image.build.dockerfile if image.build else None,
         node_id=image_id(image.ref),
     )
 

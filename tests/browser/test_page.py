@@ -163,7 +163,7 @@ def test_page_share_url_restores_input_and_diagram(
     type_compose(page, text)
     page.uncheck("input[name=legend]")
     wait_until_settled(page, "ready")
-    page.wait_for_function("location.hash.startsWith('#s=')")
+    page.wait_for_function("() => location.hash.startsWith('#s=')")
     page.click("#copy-share-link")
     share_url = page.url
     expected = diagram_ids(page)
