@@ -8,21 +8,19 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class DirectorySource:
-    """A ``FileSource`` that reads files under ``root`` and nothing outside it.
+    """A ``FileSource`` that reads paths relative to a project directory on disk.
 
-    Paths that climb out of ``root`` (``../x``, absolute paths elsewhere) read
-    as absent, so a compose file cannot make the tool read arbitrary files.
+    It follows the paths a compose file names wherever they lead, ``../``
+    included, as ``docker compose`` does: the CLI runs on the user's own
+    files. The web service never uses it; it reads uploaded files only.
     """
 
     root: Path
 
     def read(self, path: str) -> str | None:
-        """Return the text of ``path`` relative to ``root``, or None when absent or outside."""
-        base = self.root.resolve()
-        candidate = (base / path).resolve()
-        if not candidate.is_relative_to(base) or not candidate.is_file():
-            return None
+        """Return the text of ``path`` (relative to ``root``), or None when it is unreadable."""
+        candidate = self.root / path
         try:
-            return candidate.read_text(encoding="utf-8")
+            return candidate.read_text(encoding="utf-8") if candidate.is_file() else None
         except (OSError, UnicodeDecodeError):
             return None
