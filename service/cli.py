@@ -22,12 +22,12 @@ import click
 
 from service import __version__
 from service.errors import ComposeTopologyError, RenderError
-from service.render.options import DIRECTIONS, DiagramOptions
 
 if TYPE_CHECKING:
     from service.discovery import ComposeOptions
     from service.limits import Limits
     from service.model import Project
+    from service.render.options import DiagramOptions
 
 EXIT_INPUT_ERROR = 1
 EXIT_RENDER_ERROR = 3
@@ -44,7 +44,18 @@ FORMAT_BY_SUFFIX = {
 BINARY_FORMATS = frozenset({"png", "pdf"})
 WEB_APP_FACTORY = "service.web.app:create_app_from_environ"
 
-DEFAULTS = DiagramOptions()
+# DiagramOptions' defaults, spelled out so that `--help` need not import the
+# renderer (a test keeps them equal to the dataclass).
+LAYER_DEFAULTS = {
+    "overrides": True,
+    "networks": True,
+    "depends_on": True,
+    "volumes": False,
+    "legend": True,
+}
+DIRECTIONS = ("LR", "TB")
+DEFAULT_DIRECTION = "LR"
+
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
@@ -152,7 +163,7 @@ def diagram_options(command: Command) -> Command:
         click.option(
             "--direction",
             type=click.Choice(DIRECTIONS),
-            default=DEFAULTS.direction,
+            default=DEFAULT_DIRECTION,
             show_default=True,
             help="Lay the diagram out left to right (LR) or top to bottom (TB).",
         ),
@@ -173,7 +184,7 @@ def diagram_options(command: Command) -> Command:
 
 
 def _layer_flag(name: str, help_text: str) -> Callable[[Command], Command]:
-    default = getattr(DEFAULTS, name.replace("-", "_"))
+    default = LAYER_DEFAULTS[name.replace("-", "_")]
     return click.option(
         f"--{name}/--no-{name}",
         default=default,
@@ -244,8 +255,9 @@ def model(show_values: bool, **options: Any) -> None:
     project = load_project(compose, load_limits())
     if not show_values:
         project = hide_values(project)
-    text = json.dumps(to_json(project), indent=2, ensure_ascii=False) + "\n"
-    write_output(text.encode("utf-8"), None)
+    # Sorted keys, as `render --format json` writes: equal models, equal bytes.
+    text = json.dumps(to_json(project), indent=2, sort_keys=True, ensure_ascii=False)
+    write_output((text + "\n").encode("utf-8"), None)
 
 
 @cli.command()
@@ -298,6 +310,8 @@ def choose_format(output: Path | None, fmt: str | None) -> str:
 
 def split_options(options: dict[str, Any]) -> tuple[ComposeOptions, DiagramOptions]:
     """Separate the compose flags from the diagram flags of one command line."""
+    from service.render.options import DiagramOptions
+
     diagram = DiagramOptions(
         overrides=options.pop("overrides"),
         networks=options.pop("networks"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner, Result
@@ -17,7 +19,7 @@ from service.errors import (
     GraphvizMissingError,
     RenderTimeoutError,
 )
-from service.render.options import DiagramOptions
+from service.render.options import DIRECTIONS, DiagramOptions
 
 EXAMPLE = """\
 services:
@@ -44,6 +46,7 @@ services:
     image: redis:7
 """
 
+SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 BROKEN = "services:\n  web:\n    image: nginx\n   ports: [80]\n"
 
 
@@ -92,6 +95,20 @@ def test_help_render_lists_every_diagram_option_as_a_flag(runner: CliRunner) -> 
     assert "--project-directory" in result.stdout
 
 
+def test_layer_defaults_match_diagram_options() -> None:
+    defaults = DiagramOptions()
+
+    assert cli.LAYER_DEFAULTS == {
+        name: getattr(defaults, name) for name in cli.LAYER_DEFAULTS
+    }
+    assert {f.name for f in dataclasses.fields(DiagramOptions) if f.type == "bool"} == {
+        *cli.LAYER_DEFAULTS,
+        "show_values",
+    }
+    assert cli.DEFAULT_DIRECTION == defaults.direction
+    assert cli.DIRECTIONS == DIRECTIONS
+
+
 def test_version_prints_the_package_version(runner: CliRunner) -> None:
     result = invoke(runner, "--version")
 
@@ -100,22 +117,26 @@ def test_version_prints_the_package_version(runner: CliRunner) -> None:
 
 
 HEAVY_MODULES = ("fastapi", "uvicorn", "graphviz", "starlette", "service.web")
+HELP_MODULES = (*HEAVY_MODULES, "service.render", "service.compose", "yaml")
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [["--help"], ["render", "--help"], ["model", "-f", "compose.yaml"]],
-    ids=["help", "render-help", "model"],
+    ("argv", "unwanted"),
+    [
+        pytest.param(["--help"], HELP_MODULES, id="help"),
+        pytest.param(["render", "--help"], HELP_MODULES, id="render-help"),
+        pytest.param(["model", "-f", "compose.yaml"], HEAVY_MODULES, id="model"),
+    ],
 )
-def test_startup_leaves_web_stack_and_graphviz_unimported(
-    project_dir: Path, argv: list[str]
+def test_startup_imports_only_what_the_command_needs(
+    project_dir: Path, argv: list[str], unwanted: tuple[str, ...]
 ) -> None:
     probe = (
         "import sys\n"
         "from service.cli import cli\n"
         f"cli.main({argv!r}, standalone_mode=False)\n"
-        f"heavy = [m for m in {HEAVY_MODULES!r} if m in sys.modules]\n"
-        "print('HEAVY', heavy, file=sys.stderr)\n"
+        f"loaded = [m for m in {unwanted!r} if m in sys.modules]\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
     )
 
     result = subprocess.run(
@@ -127,7 +148,7 @@ def test_startup_leaves_web_stack_and_graphviz_unimported(
     )
 
     assert result.returncode == 0, result.stderr
-    assert "HEAVY []" in result.stderr
+    assert "LOADED []" in result.stderr
 
 
 # --- render ---------------------------------------------------------------------
@@ -158,11 +179,12 @@ def test_render_example_svg_shows_the_shared_image(
 ) -> None:
     result = invoke(runner, "render", "-f", "compose.yaml", "-o", "diagram.svg")
 
-    svg = (project_dir / "diagram.svg").read_text(encoding="utf-8")
+    svg = ElementTree.parse(project_dir / "diagram.svg").getroot()
+    texts = [element.text or "" for element in svg.iter(SVG_TEXT)]
     assert result.exit_code == 0
-    assert "cryphos-app:latest" in svg
-    assert "celery-beat" in svg
-    assert "hunter2" not in svg
+    assert "cryphos-app:latest" in texts
+    assert "celery-beat" in " ".join(texts)
+    assert "hunter2" not in (project_dir / "diagram.svg").read_text()
 
 
 def test_render_without_output_writes_svg_to_stdout(
@@ -272,7 +294,7 @@ def test_model_prints_the_documented_json(runner: CliRunner, project_dir: Path) 
 
     model = json.loads(result.stdout)
     assert result.exit_code == 0
-    assert {"project", "images", "services", "networks", "findings", "warnings"} <= set(
+    assert {"name", "images", "services", "networks", "findings", "warnings"} <= set(
         model
     )
     shared = next(i for i in model["images"] if i["ref"] == "cryphos-app:latest")
@@ -328,9 +350,7 @@ def test_model_compose_flags_reach_the_reader(
 
     assert "debug" not in [s["name"] for s in plain["services"]]
     assert "debug" in [s["name"] for s in with_profile["services"]]
-    assert (
-        with_profile["project"] == "demo" or with_profile["project"]["name"] == "demo"
-    )
+    assert with_profile["name"] == "demo"
 
 
 def test_model_env_file_flag_interpolates(runner: CliRunner, tmp_path: Path) -> None:

@@ -365,8 +365,8 @@ def test_load_project_input_found_in_parent_reads_both_dotenvs_child_first(
 
 def reference_config(cwd: Path, *args: str) -> dict[str, object]:
     result = subprocess.run(
-        ["env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp", REFERENCE_COMPOSE, *args]
-        + ["config", "--format", "json"],
+        ["env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp", str(REFERENCE_COMPOSE)]
+        + [*args, "config", "--format", "json"],
         cwd=cwd,
         capture_output=True,
         text=True,
