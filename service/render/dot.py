@@ -15,10 +15,14 @@ from service.model import Project
 from service.render import styles
 from service.render.build import build_graph
 from service.render.graph import Edge, Graph, Node, Region
-from service.render.labels import Html, quote, quote_trusted
+from service.render.labels import ELLIPSIS, Html, quote, quote_trusted
 from service.render.options import DiagramOptions
 
 INDENT = "  "
+
+#: Graphviz refuses a quoted string past 16384 bytes; escaping can make one
+#: character five, so a tooltip is cut well below that.
+TOOLTIP_LIMIT = 2_000
 
 
 def render_dot(project: Project, options: DiagramOptions, limits: Limits) -> str:
@@ -97,7 +101,7 @@ def _render_region(region: Region, graph: Graph, depth: int) -> Iterator[str]:
         + INDENT
         + "graph ["
         + _attrs(attrs)
-        + (f", tooltip={quote(region.tooltip)}, label={_html(region.label)}]")
+        + (f", tooltip={_tooltip(region.tooltip)}, label={_html(region.label)}]")
     )
     for child in region.regions:
         yield from _render_region(child, graph, depth + 1)
@@ -110,13 +114,13 @@ def _render_node(node: Node) -> str:
     attrs = {"id": node.id, **node.attrs}
     return (
         f"{quote_trusted(node.id)} [{_attrs(attrs)}, "
-        f"tooltip={quote(node.tooltip)}, label={_html(node.label)}]"
+        f"tooltip={_tooltip(node.tooltip)}, label={_html(node.label)}]"
     )
 
 
 def _render_edge(edge: Edge) -> str:
     attrs = {"id": edge.id, **edge.attrs}
-    text = f"{_attrs(attrs)}, tooltip={quote(edge.tooltip)}"
+    text = f"{_attrs(attrs)}, tooltip={_tooltip(edge.tooltip)}"
     if edge.label is not None:
         text += f", label={_html(edge.label)}"
     return f"{quote_trusted(edge.tail)} -> {quote_trusted(edge.head)} [{text}]"
@@ -124,6 +128,14 @@ def _render_edge(edge: Edge) -> str:
 
 def _attrs(attrs: dict[str, str]) -> str:
     return ", ".join(f"{key}={quote_trusted(value)}" for key, value in attrs.items())
+
+
+def _tooltip(text: str) -> str:
+    # Names are only bounded by the body size; a tooltip holding a long one
+    # must still be a string Graphviz accepts.
+    if len(text) > TOOLTIP_LIMIT:
+        text = text[: TOOLTIP_LIMIT - 1] + ELLIPSIS
+    return quote(text)
 
 
 def _html(markup: Html) -> str:

@@ -6,10 +6,16 @@ untrusted: the encoding keeps ASCII letters, digits, ``.`` and ``-`` as they
 are and writes every other character, the underscore included, as
 ``_<hex>_``. Several names are joined with ``__`` (an empty escape, which
 the encoding never produces), so two different name lists never share an id.
+
+Graphviz refuses a quoted string longer than 16384 bytes, and names can be
+as long as the body limit allows, so an id past ``MAX_ID_LENGTH`` keeps its
+first ``MAX_ID_LENGTH`` characters and ends in a digest of the whole. Such an
+id is longer than any id kept whole, so the two kinds never meet.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal, TypeAlias
 
 ElementKind: TypeAlias = Literal[
@@ -17,6 +23,8 @@ ElementKind: TypeAlias = Literal[
 ]
 
 _LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+
+MAX_ID_LENGTH = 1_000
 
 
 def encode_name(name: str) -> str:
@@ -28,7 +36,11 @@ def element_id(kind: ElementKind, *names: str) -> str:
     """Return the id of a diagram element of ``kind`` named by ``names``."""
     if not names:
         return kind
-    return f"{kind}-" + "__".join(encode_name(name) for name in names)
+    full = f"{kind}-" + "__".join(encode_name(name) for name in names)
+    if len(full) <= MAX_ID_LENGTH:
+        return full
+    digest = hashlib.sha256(full.encode("ascii")).hexdigest()[:32]
+    return f"{full[:MAX_ID_LENGTH]}-{digest}"
 
 
 def service_id(name: str) -> str:
