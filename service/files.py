@@ -1,4 +1,4 @@
-"""Read a project's files from disk, for the CLI and the tests (the core does no I/O)."""
+"""Read a project's files from disk for the CLI and the tests; the core does no I/O."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ class DirectorySource:
     root: Path
 
     def read(self, path: str) -> str | None:
-        """Return the text of ``path`` (relative to ``root``), or None when it is unreadable."""
+        """Return the text of ``path`` relative to ``root``, or None if unreadable."""
         candidate = self.root / path
+        if not candidate.is_file():
+            return None
         try:
-            return candidate.read_text(encoding="utf-8") if candidate.is_file() else None
+            return candidate.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None

@@ -31,19 +31,18 @@ class Limits:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Limits:
-        """Read overrides from ``COMPOSE_TOPOLOGY_<FIELD>`` variables, e.g. ``..._MAX_SERVICES``."""
+        """Read overrides from ``COMPOSE_TOPOLOGY_<FIELD>`` environment variables."""
         values: dict[str, int | float] = {}
         for field in dataclasses.fields(cls):
-            raw = environ.get(f"COMPOSE_TOPOLOGY_{field.name.upper()}")
+            variable = f"COMPOSE_TOPOLOGY_{field.name.upper()}"
+            raw = environ.get(variable)
             if raw is None:
                 continue
             convert = float if field.type in ("float", float) else int
             try:
                 values[field.name] = convert(raw)
             except ValueError as exc:
-                raise ValueError(
-                    f"COMPOSE_TOPOLOGY_{field.name.upper()} must be a number, got {raw!r}."
-                ) from exc
+                raise ValueError(f"{variable} must be a number, got {raw!r}.") from exc
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -38,7 +38,7 @@ class BuildSpec:
 
 @dataclass(frozen=True)
 class ImageDefaults:
-    """What a Dockerfile gives every container of its image, read from the Dockerfile."""
+    """What a Dockerfile gives every container of its image."""
 
     dockerfile: str
     cmd: tuple[str, ...] | None = None
@@ -238,7 +238,7 @@ class Project:
         raise KeyError(name)
 
     def image(self, ref: str) -> Image:
-        """Return the image with reference ``ref``; raise KeyError when there is none."""
+        """Return the image called ``ref``; raise KeyError when there is none."""
         for image in self.images:
             if image.ref == ref:
                 return image
@@ -272,7 +272,8 @@ def _hide_image_values(image: Image) -> Image:
     if image.defaults is None or not image.defaults.env:
         return image
     env = dict.fromkeys(image.defaults.env, HIDDEN_VALUE)
-    return dataclasses.replace(image, defaults=dataclasses.replace(image.defaults, env=env))
+    defaults = dataclasses.replace(image.defaults, env=env)
+    return dataclasses.replace(image, defaults=defaults)
 
 
 def to_json(project: Project) -> dict[str, Any]:

@@ -8,7 +8,9 @@ JSONScalar: TypeAlias = str | int | float | bool | None
 JSONValue: TypeAlias = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
 
 #: How far a port can be reached from, most open first.
-Exposure: TypeAlias = Literal["public", "interface", "loopback", "host-network", "internal"]
+Exposure: TypeAlias = Literal[
+    "public", "interface", "loopback", "host-network", "internal"
+]
 
 #: How much a finding matters to a reviewer of the file.
 Severity: TypeAlias = Literal["danger", "warning", "info"]

@@ -1,4 +1,4 @@
-"""The inputs of ``parse_project``: compose texts, variables, and a source for other files."""
+"""The inputs of ``parse_project``: compose texts, variables, other files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class ComposeFile:
-    """The text of one file, with the name it is known by (relative to the project directory)."""
+    """The text of one file, named by its path relative to the project directory."""
 
     name: str
     text: str
@@ -19,7 +19,7 @@ class FileSource(Protocol):
     """Answers for the files a compose file refers to by path."""
 
     def read(self, path: str) -> str | None:
-        """Return the text of ``path`` (relative to the project directory), or None if absent."""
+        """Return the text of ``path`` (project-relative), or None if absent."""
         ...
 
 
