@@ -201,6 +201,12 @@ def decode_text(data: bytes, name: str, charset: str | None = None) -> str:
             f"(bad byte at offset {exc.start}).",
             location=SourceLocation(name),
         ) from exc
+    except ValueError as exc:
+        # Some codecs fail with a bare UnicodeError ("undefined"), and a NUL
+        # in the charset name with ValueError: neither is a text charset.
+        raise UnsupportedMediaError(
+            f"The charset {charset!r} cannot decode text; send the file as UTF-8."
+        ) from exc
 
 
 def build_project_input(
