@@ -25,7 +25,7 @@ from service.web.inputs import (
     load_project_input,
 )
 from service.web.logs import note
-from service.web.problems import PROBLEM_MEDIA_TYPE, PROBLEM_STATUSES
+from service.web.problems import PROBLEM_MEDIA_TYPE, PROBLEM_STATUSES, SVG_MEDIA_TYPE
 from service.web.renders import MODEL_MEDIA_TYPE, Answer, Renderer
 from service.web.settings import Settings
 
@@ -61,6 +61,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+def with_error_images(responses: dict[int | str, dict[str, Any]]) -> Any:
+    """Document that an image client gets its error drawn as an SVG."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status, response in responses.items():
+        entry = dict(response)
+        if isinstance(status, int) and status >= 400:
+            entry["content"] = {
+                **entry.get("content", {}),
+                SVG_MEDIA_TYPE: {"schema": {"type": "string"}},
+            }
+        documented[status] = entry
+    return documented
 
 
 #: The request body every project route reads, for the OpenAPI schema.
@@ -194,17 +208,19 @@ async def post_model(
 @router.post(
     "/api/v1/diagram",
     summary="Draw a project's diagram",
-    responses={
-        200: {
-            "description": "The diagram in the requested format.",
-            "content": {
-                media: {"schema": {"type": "string", "format": "binary"}}
-                for media in FORMAT_MEDIA_TYPES.values()
+    responses=with_error_images(
+        {
+            200: {
+                "description": "The diagram in the requested format.",
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in FORMAT_MEDIA_TYPES.values()
+                },
             },
-        },
-        304: {"description": "The If-None-Match tag is still current."},
-        **problem_responses(400, 413, 415, 422, 500, 503),
-    },
+            304: {"description": "The If-None-Match tag is still current."},
+            **problem_responses(400, 413, 415, 422, 500, 503),
+        }
+    ),
     openapi_extra={"requestBody": PROJECT_REQUEST_BODY},
 )
 async def post_diagram(

@@ -35,6 +35,7 @@ from service.web.api import (
     answer_diagram,
     problem_responses,
     settings_of,
+    with_error_images,
 )
 from service.web.inputs import (
     DEFAULT_COMPOSE_NAME,
@@ -48,7 +49,7 @@ from service.web.inputs import (
     parse_json_body,
 )
 from service.web.logs import note
-from service.web.problems import PROBLEM_MEDIA_TYPE, SVG_MEDIA_TYPE
+from service.web.problems import PROBLEM_MEDIA_TYPE
 
 DIAGRAM_TYPE = "compose"
 
@@ -157,24 +158,10 @@ _FORMAT_PATH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _with_error_images(responses: dict[int | str, dict[str, Any]]) -> Any:
-    """Document that an image client gets its error drawn as an SVG."""
-    documented: dict[int | str, dict[str, Any]] = {}
-    for status, response in responses.items():
-        entry = dict(response)
-        if isinstance(status, int) and status >= 400:
-            entry["content"] = {
-                **entry.get("content", {}),
-                SVG_MEDIA_TYPE: {"schema": {"type": "string"}},
-            }
-        documented[status] = entry
-    return documented
-
-
 @router.get(
     "/compose/{format}/{encoded}",
     summary="Draw a compose file carried in the URL (Kroki GET)",
-    responses=_with_error_images(_FORMAT_PATH_RESPONSES),
+    responses=with_error_images(_FORMAT_PATH_RESPONSES),
 )
 async def get_compose_diagram(
     request: Request,
@@ -199,7 +186,7 @@ async def get_compose_diagram(
 @router.post(
     "/compose/{format}",
     summary="Draw a compose file sent as the body (Kroki POST)",
-    responses=_with_error_images(_FORMAT_PATH_RESPONSES),
+    responses=with_error_images(_FORMAT_PATH_RESPONSES),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -240,7 +227,7 @@ async def post_compose_diagram(
 @router.post(
     "/",
     summary="Draw a diagram described in a JSON body (Kroki POST /)",
-    responses=_with_error_images(_IMAGE_RESPONSES),
+    responses=with_error_images(_IMAGE_RESPONSES),
     openapi_extra={
         "requestBody": {
             "required": True,
