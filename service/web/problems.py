@@ -232,7 +232,9 @@ def _log_problem(request: Request, exc: Exception, problem: Problem) -> None:
     if problem.type == problem_type(_UNEXPECTED.slug):
         logger.error("unexpected error route=%s", route, exc_info=exc)
         return
-    where = _where(problem)
+    # Names in the location come from the caller: escape them so a newline
+    # in a service name cannot forge a log line, and keep the line short.
+    where = _where(problem).encode("unicode_escape").decode("ascii")[:200]
     logger.warning(
         "rejected route=%s status=%d error=%s where=%s",
         route,

@@ -291,3 +291,15 @@ def test_rejected_input_logs_one_warning_without_content(
     assert "YamlSyntaxError" in line
     assert "compose.yaml" in line
     assert all("hunter2" not in r.getMessage() for r in caplog.records)
+
+
+def test_rejected_input_log_line_cannot_be_forged_by_a_name(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = 'services:\n  "web\\nrejected route=/ status=200":\n    image: nginx\n'
+
+    with caplog.at_level(logging.WARNING, logger="service.web"):
+        response = client.post("/api/v1/model", content=forged, headers=YAML)
+
+    assert response.status_code == 422
+    assert all("\n" not in r.getMessage() for r in caplog.records)
