@@ -155,11 +155,11 @@ def compose_options(command: Command) -> Command:
 def diagram_options(command: Command) -> Command:
     """Add one flag per ``DiagramOptions`` field: the layers and focus of a diagram."""
     decorators = [
-        _layer_flag("overrides", "list what each container overrides"),
-        _layer_flag("networks", "draw Compose networks as regions"),
-        _layer_flag("depends-on", "draw depends_on edges"),
-        _layer_flag("volumes", "draw named volumes and bind mounts"),
-        _layer_flag("legend", "add the legend"),
+        _layer_flag("overrides", "List what each container overrides."),
+        _layer_flag("networks", "Draw Compose networks as regions."),
+        _layer_flag("depends-on", "Draw depends_on edges."),
+        _layer_flag("volumes", "Draw named volumes and bind mounts."),
+        _layer_flag("legend", "Add the legend."),
         click.option(
             "--direction",
             type=click.Choice(DIRECTIONS),
@@ -188,8 +188,7 @@ def _layer_flag(name: str, help_text: str) -> Callable[[Command], Command]:
     return click.option(
         f"--{name}/--no-{name}",
         default=default,
-        show_default=True,
-        help=help_text.capitalize() + ".",
+        help=f"{help_text}  [default: {'on' if default else 'off'}]",
     )
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -519,3 +522,44 @@ def test_serve_factory_named_exists() -> None:
 
     assert module == app.__name__
     assert callable(getattr(app, name))
+
+
+# --- the README -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_cli_commands() -> list[str]:
+    """Return the README's shell lines that run compose-topology (but not serve)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
+    lines = [line.split("  #")[0].strip() for b in blocks for line in b.splitlines()]
+    return [
+        line
+        for line in lines
+        if line.startswith(("compose-topology ", "mkdir ")) and " serve" not in line
+    ]
+
+
+def test_readme_cli_commands_run_in_the_example(tmp_path: Path) -> None:
+    commands = readme_cli_commands()
+    example = tmp_path / "example"
+    shutil.copytree(ROOT / "docs" / "example", example)
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+
+    result = subprocess.run(
+        ["bash", "-euxo", "pipefail", "-c", "\n".join(commands)],
+        cwd=example,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert len(commands) >= 8
+    assert result.returncode == 0, result.stderr
+    for made in ("diagram.svg", "celery.svg", "stack.svg", "docs/img/stack.svg"):
+        assert (example / made).read_bytes().startswith(b"<?xml"), made
+    assert (example / "prod.png").read_bytes().startswith(b"\x89PNG")
+    assert (example / "full.pdf").read_bytes().startswith(b"%PDF")
+    assert json.loads((example / "model.json").read_text())["services"]

@@ -15,6 +15,7 @@ import sys
 import tomllib
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -372,3 +373,17 @@ def test_kubernetes_settings_are_ones_the_service_reads(
 
     assert names
     assert names <= known_setting_names()
+
+
+# --- the README's picture of this stack -----------------------------------------
+
+
+def test_readme_diagram_of_own_stack_is_an_svg_of_this_compose_file() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    svg = ElementTree.parse(ROOT / "docs" / "own-stack.svg").getroot()
+
+    texts = " ".join(e.text or "" for e in svg.iter("{http://www.w3.org/2000/svg}text"))
+
+    assert "](docs/own-stack.svg)" in readme
+    assert "compose-topology:latest" in texts
+    assert "127.0.0.1:8000" in texts
