@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,10 @@ GRAPHVIZ_FORMATS = {"svg": "svg", "png": "png", "pdf": "pdf"}
 _ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 
 _STDERR_LIMIT = 2_000
+
+#: Cairo stamps PDFs with the time of rendering and ignores SOURCE_DATE_EPOCH.
+_PDF_DATE = re.compile(rb"(/CreationDate \(D:)(\d{14})")
+_FIXED_PDF_DATE = b"19700101000000"
 _VERSION_TIMEOUT_SECONDS = 5.0
 
 
@@ -104,6 +109,8 @@ def render_graphviz(dot_text: str, fmt: str, limits: Limits) -> bytes:
         stdin.seek(0)
         returncode = _run(command, stdin, stdout, stderr, limits)
         output = _read_output(stdout, returncode, stderr, limits)
+    if fmt == "pdf":
+        output = _fix_pdf_date(output)
     logger.info(
         "Graphviz rendered %s: %d bytes in %.3fs",
         fmt,
@@ -218,3 +225,12 @@ def _failure_message(returncode: int, stderr: IO[bytes]) -> str:
     if detail:
         message += f" It said: {' '.join(detail.split())[:300]}"
     return message
+
+
+def _fix_pdf_date(pdf: bytes) -> bytes:
+    """Return ``pdf`` with its creation time replaced by a fixed one of equal length.
+
+    Keeping the length keeps the cross-reference offsets valid, and a fixed
+    date makes the same diagram give the same bytes.
+    """
+    return _PDF_DATE.sub(lambda match: match.group(1) + _FIXED_PDF_DATE, pdf, count=1)

@@ -4,8 +4,9 @@ Every name and value in a compose file comes from whoever wrote it. Two
 escapes keep it inert. Text inside an HTML-like label is entity-escaped, so
 ``<`` can neither close the label nor open a tag. Text in a quoted DOT
 attribute (tooltips) has its quote and backslashes escaped for both the DOT
-lexer and Graphviz's own backslash sequences such as ``\\N``, and its
-ampersands escaped so Graphviz's SVG writer never mistakes them for entities.
+lexer and Graphviz's own backslash sequences such as ``\\N``, and ``&``, ``<``
+and ``>`` written as entities, which Graphviz's SVG writer passes through, so
+it never mistakes input for an entity and the DOT text holds no raw markup.
 Characters that XML cannot carry are replaced before either escape.
 """
 
@@ -80,6 +81,8 @@ def quote(text: str) -> str:
         .replace("\\", "\\\\\\\\")
         .replace('"', '\\"')
         .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
         .replace("\t", " ")
         .replace("\n", "\\n")
     )
