@@ -96,7 +96,9 @@ def _needs(service: Service) -> Iterable[str]:
 def _build_title(project: Project, services: tuple[Service, ...]) -> Html:
     images = {service.image for service in services}
     published = sum(
-        1 for s in services for p in s.ports if p.exposure in HOST_EXPOSURES
+        len(build_port_runs(p for p in s.ports if p.exposure in HOST_EXPOSURES))
+        for s in services
+        if s.network_mode != "host"
     )
     summary = (
         f"Compose project {shorten(project.name, NAME_LIMIT)}: "
