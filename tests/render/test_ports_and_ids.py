@@ -1,0 +1,93 @@
+"""Port runs keep big ranges to one node; element ids are stable and never collide."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.model import PortBinding
+from service.render.ids import element_id, encode_name, image_id, service_id
+from service.render.ports import build_port_runs, format_host_ip
+
+
+def _range(first: int, last: int, host_ip: str | None = None) -> list[PortBinding]:
+    return [
+        PortBinding(
+            target=port, published=str(port), host_ip=host_ip, exposure="public"
+        )
+        for port in range(first, last + 1)
+    ]
+
+
+def test_port_runs_with_range_collapse_to_one_run() -> None:
+    runs = build_port_runs(_range(8000, 8010))
+
+    assert [run.published_text for run in runs] == ["8000-8010"]
+    assert runs[0].binding_text == "0.0.0.0:8000-8010 \u2192 8000-8010/tcp"
+
+
+def test_port_runs_with_full_range_stay_one_run() -> None:
+    assert len(build_port_runs(_range(1, 65535))) == 1
+
+
+def test_port_runs_with_gap_split_into_two() -> None:
+    runs = build_port_runs([*_range(80, 81), *_range(443, 443)])
+
+    assert [run.published_text for run in runs] == ["80-81", "443"]
+
+
+def test_port_runs_with_different_addresses_stay_apart() -> None:
+    runs = build_port_runs([*_range(80, 80, "127.0.0.1"), *_range(81, 81)])
+
+    assert sorted(run.host_text for run in runs) == ["0.0.0.0", "127.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    ("host_ip", "shown"),
+    [
+        pytest.param(None, "0.0.0.0", id="none-is-all"),
+        pytest.param("::1", "[::1]", id="ipv6-bracketed"),
+        pytest.param("[::]", "[::]", id="ipv6-already-bracketed"),
+        pytest.param("10.0.0.5", "10.0.0.5", id="ipv4"),
+    ],
+)
+def test_format_host_ip_with_address_shows_docker_form(
+    host_ip: str | None, shown: str
+) -> None:
+    assert format_host_ip(host_ip) == shown
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "expected"),
+    [
+        pytest.param(service_id, "celery-beat", "service-celery-beat", id="plain"),
+        pytest.param(image_id, "postgres:16", "image-postgres_3a_16", id="colon"),
+        pytest.param(service_id, "my_app", "service-my_5f_app", id="underscore"),
+    ],
+)
+def test_element_id_with_name_is_readable(
+    make: object, name: str, expected: str
+) -> None:
+    assert make(name) == expected  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(("a:b",), ("a/b",), id="different-punctuation"),
+        pytest.param(("a_3a_b",), ("a:b",), id="escape-lookalike"),
+        pytest.param(("a", "b"), ("a__b",), id="join-versus-underscores"),
+        pytest.param(("a", "b-c"), ("a-b", "c"), id="hyphen-split"),
+    ],
+)
+def test_element_id_with_different_names_never_collides(
+    first: tuple[str, ...], second: tuple[str, ...]
+) -> None:
+    assert element_id("port", *first) != element_id("port", *second)
+
+
+def test_encode_name_with_hostile_text_uses_safe_characters() -> None:
+    encoded = encode_name('<script>"x" & \u202e 服')
+
+    assert set(encoded) <= set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+    )
