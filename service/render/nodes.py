@@ -180,7 +180,7 @@ def _override_rows(service: Service, options: DiagramOptions) -> list[str]:
     by_key: dict[str, Override] = {o.key: o for o in service.overrides}
     for key in OVERRIDE_ORDER:
         override = by_key.get(key)
-        if override is None or (key == "volumes" and options.volumes):
+        if override is None:
             continue
         rows.append(_row(_override_text(override, service, options)))
     if rows:
