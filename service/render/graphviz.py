@@ -24,6 +24,7 @@ from typing import IO
 from service.errors import (
     GraphvizMissingError,
     InputError,
+    LimitExceededError,
     RenderFailedError,
     RenderTimeoutError,
 )
@@ -38,6 +39,16 @@ GRAPHVIZ_FORMATS = {"svg": "svg", "png": "png", "pdf": "pdf"}
 _ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 
 _STDERR_LIMIT = 2_000
+
+#: What dot writes to stderr when it runs out of its address-space budget.
+_MEMORY_SIGNS = (
+    "out of memory",
+    "could not load",
+    "cannot allocate",
+    "error creating thread",
+    "bad_alloc",
+    "failed to map segment",
+)
 
 #: Cairo stamps PDFs with the time of rendering and ignores SOURCE_DATE_EPOCH.
 _PDF_DATE = re.compile(rb"(/CreationDate \(D:)(\d{14})")
@@ -89,7 +100,8 @@ def is_graphviz_available() -> bool:
 def render_graphviz(dot_text: str, fmt: str, limits: Limits) -> bytes:
     """Lay out ``dot_text`` with Graphviz and return the image in ``fmt``.
 
-    Raises GraphvizMissingError, RenderTimeoutError or RenderFailedError;
+    Raises GraphvizMissingError, RenderTimeoutError, RenderFailedError, or
+    LimitExceededError when the output or the memory passes its limit;
     nothing else escapes, and no Graphviz process outlives the call.
     """
     if fmt not in GRAPHVIZ_FORMATS:
@@ -201,14 +213,34 @@ def _read_output(
 ) -> bytes:
     size = stdout.seek(0, os.SEEK_END)
     if size > limits.max_output_bytes or returncode == -signal.SIGXFSZ:
-        raise RenderFailedError(
+        raise LimitExceededError(
             f"The rendered diagram is larger than {limits.max_output_bytes} bytes; "
-            "draw one service with its dependencies, or use the svg format."
+            "draw one service with its dependencies, or use the svg format.",
+            limit="max_output_bytes",
+        )
+    if returncode != 0 and _is_out_of_memory(stderr):
+        raise LimitExceededError(
+            "Graphviz needed more than the memory limit of "
+            f"{limits.render_memory_bytes} bytes and was stopped; draw one service "
+            "with its dependencies, or turn off layers such as depends_on.",
+            limit="render_memory_bytes",
         )
     if returncode != 0:
         raise RenderFailedError(_failure_message(returncode, stderr))
     stdout.seek(0)
     return stdout.read()
+
+
+def _is_out_of_memory(stderr: IO[bytes]) -> bool:
+    """Tell whether dot's complaints are those of a process out of address space.
+
+    Under the ``prlimit --as`` cap Graphviz says "out of memory", fails to
+    map its plugins ("Could not load") or to start Pango's threads, then
+    exits or crashes; its stderr (which names server paths) is not quoted.
+    """
+    stderr.seek(0)
+    said = stderr.read(_STDERR_LIMIT).decode("utf-8", "replace").lower()
+    return any(sign in said for sign in _MEMORY_SIGNS)
 
 
 def _failure_message(returncode: int, stderr: IO[bytes]) -> str:

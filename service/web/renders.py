@@ -24,7 +24,12 @@ import anyio.to_thread
 
 from service import compose, model, render
 from service.compose import ProjectInput
-from service.errors import BusyError, GraphvizMissingError, RenderError
+from service.errors import (
+    BusyError,
+    GraphvizMissingError,
+    LimitExceededError,
+    RenderError,
+)
 from service.limits import Limits
 from service.model import Project
 from service.render.options import DiagramOptions
@@ -222,9 +227,9 @@ async def _run_probe(probe: Callable[[], None]) -> RenderError | None:
     except GraphvizMissingError as exc:
         logger.warning("graphviz probe failed error=%s", type(exc).__name__)
         return exc
-    except RenderError as exc:
-        # A health check answers "usable or not": a crash or a timeout on a
-        # two-node diagram means Graphviz is not usable here.
+    except (RenderError, LimitExceededError) as exc:
+        # A health check answers "usable or not": a crash, a timeout or the
+        # memory limit on a two-node diagram means Graphviz is not usable here.
         logger.warning("graphviz probe failed error=%s", type(exc).__name__)
         missing = GraphvizMissingError(
             f"Graphviz could not draw a two-node test diagram: {exc.message}"

@@ -36,6 +36,12 @@ class Touched:
     network: list[tuple[str, str]] = field(default_factory=list)
     programs: list[list[str]] = field(default_factory=list)
 
+    def forget(self) -> None:
+        """Drop what was recorded so far (the test's own setup)."""
+        self.files.clear()
+        self.network.clear()
+        self.programs.clear()
+
     def opened(self, path: str) -> bool:
         """Tell whether ``path`` (or the file it resolves to) was opened."""
         wanted = {path, os.path.realpath(path)}

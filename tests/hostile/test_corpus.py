@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import zlib
+from pathlib import Path
 from xml.etree import ElementTree
 
 import httpx2
@@ -149,3 +150,38 @@ def test_markup_in_names_is_shown_as_text(client: TestClient) -> None:
 
     assert "<img src=x onerror=alert('image')>" in texts
     assert b"<img" not in body.content
+
+
+def test_witness_sees_a_file_the_process_reads(touched: Touched) -> None:
+    with open("/etc/passwd", "rb") as handle:
+        handle.read(1)
+
+    assert touched.opened("/etc/passwd")
+
+
+def test_server_file_named_everywhere_is_never_read(
+    client: TestClient, touched: Touched, tmp_path: Path
+) -> None:
+    secret = tmp_path / "server-secret.env"
+    secret.write_text("SERVER_ONLY=hostile-server-file-0d4e\n")
+    compose = (
+        "services:\n"
+        "  web:\n"
+        "    image: nginx:1.27\n"
+        f"    env_file: [{{path: {secret}, required: false}}]\n"
+        f"    volumes: ['{tmp_path}:/data', '{secret}:/run/secret']\n"
+        f"    build: {{context: {tmp_path}, dockerfile: {secret.name}}}\n"
+    )
+    touched.forget()
+
+    response = client.post(
+        "/api/v1/model",
+        params={"show_values": "true"},
+        content=compose,
+        headers={"content-type": "application/yaml"},
+    )
+
+    assert response.status_code == 200
+    assert "hostile-server-file-0d4e" not in response.text
+    assert not touched.opened(str(secret))
+    assert touched.network == []

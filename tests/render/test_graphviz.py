@@ -12,6 +12,7 @@ import pytest
 from service.errors import (
     GraphvizMissingError,
     InputError,
+    LimitExceededError,
     RenderFailedError,
     RenderTimeoutError,
 )
@@ -144,15 +145,15 @@ def test_render_graphviz_with_invalid_dot_raises_render_failed(
     assert not any(_is_running(pid) for pid in spawned)
 
 
-def test_render_graphviz_with_output_over_cap_raises_render_failed() -> None:
-    with pytest.raises(RenderFailedError, match="larger than 200 bytes"):
+def test_render_graphviz_with_output_over_cap_raises_limit_exceeded() -> None:
+    with pytest.raises(LimitExceededError, match="larger than 200 bytes"):
         render_graphviz("digraph { a -> b }", "svg", Limits(max_output_bytes=200))
 
 
-def test_render_graphviz_with_tiny_memory_raises_render_failed() -> None:
+def test_render_graphviz_with_tiny_memory_raises_limit_exceeded() -> None:
     limits = Limits(render_memory_bytes=8_000_000)
 
-    with pytest.raises(RenderFailedError):
+    with pytest.raises(LimitExceededError, match="memory limit of 8000000"):
         render_graphviz(_slow_dot(400), "png", limits)
 
 
