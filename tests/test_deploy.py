@@ -387,3 +387,30 @@ def test_readme_diagram_of_own_stack_is_an_svg_of_this_compose_file() -> None:
     assert "](docs/own-stack.svg)" in readme
     assert "compose-topology:latest" in texts
     assert "127.0.0.1:8000" in texts
+
+
+def readme_settings() -> dict[str, str]:
+    """Return the README configuration table: variable name to its default cell."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(COMPOSE_TOPOLOGY_\w+)` \| ([^|]+) \|", readme, re.M)
+    return {name: default.strip() for name, default in rows}
+
+
+def test_readme_configuration_table_lists_every_setting_with_its_default() -> None:
+    from service.web.settings import Settings
+
+    documented = readme_settings()
+    defaults: dict[str, object] = {
+        f"COMPOSE_TOPOLOGY_{f.name.upper()}": getattr(Limits(), f.name)
+        for f in dataclasses.fields(Limits)
+    }
+    defaults.update(
+        (f"COMPOSE_TOPOLOGY_{f.name.upper()}", getattr(Settings(), f.name))
+        for f in dataclasses.fields(Settings)
+        if f.name != "limits"
+    )
+
+    assert set(documented) == known_setting_names() | {"COMPOSE_TOPOLOGY_LOG_LEVEL"}
+    for name, cell in documented.items():
+        if cell.isdigit():
+            assert float(cell) == defaults[name], name
