@@ -153,6 +153,29 @@ def _short_cell(series: Series) -> str:
     return "fails¹" if series.failed else harness.format_seconds(series.median)
 
 
+def cpu_table(
+    inputs: list[BenchInput],
+    results: dict[str, dict[str, Series]],
+    tools: tuple[str, ...],
+) -> str:
+    """Render median CPU time (user + system of the process tree) per tool."""
+    headers = ["input", *(TOOL_TITLES[t] for t in tools), "ours ÷ compose-viz"]
+    rows = []
+    for item in inputs:
+        by_tool = results[item.label]
+        row = [item.label]
+        row += [
+            "–" if by_tool[t].failed else harness.format_seconds(by_tool[t].median_cpu)
+            for t in tools
+        ]
+        ours, cviz = by_tool.get("ours"), by_tool.get("compose-viz")
+        ratio = "–"
+        if ours is not None and cviz is not None and not (ours.failed or cviz.failed):
+            ratio = harness.format_ratio(ours.median_cpu, cviz.median_cpu)
+        rows.append([*row, ratio])
+    return harness.markdown_table(headers, rows)
+
+
 def memory_table(
     inputs: list[BenchInput],
     results: dict[str, dict[str, Series]],
@@ -237,6 +260,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the tables and write them to bench/results/."""
     args = parse_args(argv)
+    load = harness.load_warning()
     tools = tuple(t for t in TOOLS if t in args.tools.split(","))
     runs = args.runs or (3 if args.quick else 5)
     sizes = _sizes(args)
@@ -256,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     startup = measure_startup(runs) if "ours" in tools else {}
 
-    markdown = _report(inputs, results, tools, startup, args.format)
+    markdown = _report(inputs, results, tools, startup, args.format, load)
     print("\n" + markdown)
     raw = {
         label: {
@@ -281,12 +305,16 @@ def _report(
     tools: tuple[str, ...],
     startup: dict[str, Series],
     fmt: str,
+    load: str,
 ) -> str:
     parts = [
         f"## Whole process, compose file to {fmt.upper()} (median wall-clock time)",
         f"Machine: {harness.machine_summary()}",
+        load,
         time_table(inputs, results, tools),
         failures_note(results),
+        "## CPU time (user + system, median)",
+        cpu_table(inputs, results, tools),
         "## Peak memory (RSS of the largest process in each tool's tree)",
         memory_table(inputs, results, tools),
     ]

@@ -233,6 +233,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the table and write it to bench/results/."""
     args = parse_args(argv)
+    load = harness.load_warning()
     runs = args.runs or (5 if args.quick else 15)
     sizes = _sizes(args)
     corpus_files = harness.QUICK_CORPUS_FILES if args.quick else harness.CORPUS_FILES
@@ -247,13 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         splits = measure(inputs, runs, args.budget, with_http=not args.no_http)
 
     markdown = "\n\n".join(
-        [
+        part
+        for part in [
             "## Where one diagram's time goes (median per step, in process)",
             f"Machine: {harness.machine_summary()}",
+            load,
             split_table(inputs, splits),
             "## Target",
             target(splits),
         ]
+        if part
     )
     print("\n" + markdown)
     raw = {label: split.__dict__ for label, split in splits.items()}

@@ -61,6 +61,7 @@ class Sample:
     max_rss_kb: int
     returncode: int
     error: str = ""
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -78,6 +79,11 @@ class Series:
     def median(self) -> float:
         """Return the median wall-clock time of the runs, in seconds."""
         return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def median_cpu(self) -> float:
+        """Return the median CPU seconds (user + system of the process tree)."""
+        return statistics.median(s.cpu_seconds for s in self.samples)
 
     @property
     def peak_rss_mb(self) -> float:
@@ -120,7 +126,7 @@ def run_pipeline(
         process = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env=None if env is None else dict(env),
+            env=dict(env) if env is not None else tool_env(),
             stdin=previous if previous is not None else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if is_last else subprocess.PIPE,
             stderr=errors,
@@ -131,6 +137,19 @@ def run_pipeline(
         processes.append((process, errors))
 
     return _reap(processes, start)
+
+
+def tool_env() -> dict[str, str]:
+    """Return this environment as a user's shell would have it, for timed tools.
+
+    ``PYTHONDONTWRITEBYTECODE`` (set by some sandboxes and CI images) is
+    dropped: without it Python caches compiled modules as it does on a user's
+    machine, where an editable install would otherwise recompile every module
+    of ours on every run while installed packages (compose-viz's) ship theirs.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def run_command(
@@ -147,12 +166,14 @@ def _reap(
     processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]], start: float
 ) -> Sample:
     rss_kb = 0
+    cpu = 0.0
     returncode = 0
     error = ""
     for process, errors in processes:
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         rss_kb = max(rss_kb, usage.ru_maxrss)
+        cpu += usage.ru_utime + usage.ru_stime
         if process.returncode != 0 and returncode == 0:
             returncode = process.returncode
             errors.seek(0)
@@ -160,7 +181,7 @@ def _reap(
         errors.close()
     seconds = time.perf_counter() - start
 
-    return Sample(seconds, rss_kb, returncode, error)
+    return Sample(seconds, rss_kb, returncode, error, cpu)
 
 
 def _last_line(text: str) -> str:
@@ -304,6 +325,17 @@ def tool_version(argv: Sequence[str]) -> str:
     return lines[0].strip() if lines else "?"
 
 
+def load_warning() -> str:
+    """Warn when other work shares the CPUs: wall-clock medians are then noisy."""
+    one_minute = os.getloadavg()[0]
+    if one_minute < 0.5:
+        return ""
+    return (
+        f"Warning: load average {one_minute:.1f} when the run started; other "
+        "processes competed for the CPUs, so wall-clock figures are noisy."
+    )
+
+
 def machine_summary() -> str:
     """Describe the machine and tool versions the figures were measured on."""
     cpu = "unknown CPU"
@@ -369,6 +401,14 @@ class Server:
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def cpu_seconds(self) -> float:
+        """Return the CPU time the server and its reaped children (``dot``) used."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        # Fields after the command name (which may hold spaces) start at state.
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks = sum(int(value) for value in fields[11:15])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """Stop the server and wait for it to exit."""
         self.process.terminate()
@@ -401,7 +441,7 @@ def start_server(env: Mapping[str, str] | None = None) -> Server:
     argv = [ours_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
         argv,
-        env={**os.environ, **(env or {})},
+        env={**tool_env(), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -153,7 +153,7 @@ def test_bench_http_quick_python_client_loads_every_endpoint(tmp_path: Path) -> 
     )
 
     table = (tmp_path / "http.md").read_text()
-    assert "GET /healthz (ceiling)" in table
+    assert "GET /livez (ceiling)" in table
     assert "new diagram" in table
     lines = table.splitlines()
     first_row = (
