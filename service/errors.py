@@ -8,6 +8,7 @@
     │   ├── ComposeValidationError  YAML, but Compose would reject it (HTTP 422)
     │   │   └── InterpolationError  a ${VAR:?message} or a malformed ${...}
     │   ├── LimitExceededError      bigger or deeper than a configured limit (HTTP 413)
+    │   ├── UnknownServiceError     a requested service is not in the project (HTTP 422)
     │   └── UnsupportedMediaError   a body we cannot read at all (HTTP 415)
     └── RenderError                 drawing failed: not the caller's fault
         ├── GraphvizMissingError    ``dot`` is not installed (HTTP 503)
@@ -85,6 +86,10 @@ class LimitExceededError(InputError):
     def __init__(self, message: str, *, limit: str, **context: object) -> None:
         super().__init__(message, **context)  # type: ignore[arg-type]
         self.limit = limit
+
+
+class UnknownServiceError(InputError):
+    """A request names a service (e.g. the diagram's focus) the project lacks."""
 
 
 class UnsupportedMediaError(InputError):

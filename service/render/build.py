@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from service.errors import InputError
+from service.errors import UnknownServiceError
 from service.model import Finding, Image, Project, Service, hide_values
 from service.render import styles
 from service.render.graph import Edge, Graph, Node, Region
@@ -70,7 +70,7 @@ def select_services(project: Project, focus: str | None) -> tuple[Service, ...]:
     if focus is None:
         return tuple(sorted(by_name.values(), key=lambda service: service.name))
     if focus not in by_name:
-        raise InputError(
+        raise UnknownServiceError(
             f"There is no service {shorten(focus, NAME_LIMIT)!r} in this project; "
             "choose one of the services listed in the model.",
             service=focus,

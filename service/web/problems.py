@@ -34,6 +34,7 @@ from service.errors import (
     RenderError,
     RenderFailedError,
     RenderTimeoutError,
+    UnknownServiceError,
     UnsupportedMediaError,
     YamlSyntaxError,
 )
@@ -79,6 +80,7 @@ _KINDS: tuple[tuple[type[ComposeTopologyError], Kind], ...] = (
     (ComposeValidationError, Kind(422, "compose-invalid", "Compose rejects the file")),
     (LimitExceededError, Kind(413, "too-large", "The input exceeds a limit")),
     (UnsupportedMediaError, Kind(415, "media-type", "Unsupported media type")),
+    (UnknownServiceError, Kind(422, "unknown-service", "No such service")),
     (InputError, Kind(400, "bad-request", "The request cannot be read")),
     (GraphvizMissingError, Kind(503, "graphviz-missing", "Graphviz is not available")),
     (RenderTimeoutError, Kind(422, "render-timeout", "The layout took too long")),
@@ -93,7 +95,10 @@ PROBLEM_STATUSES: dict[int, str] = {
     400: "The body, the encoded URL or the YAML cannot be read.",
     413: "The input exceeds a limit (body size, files, services, ports, nodes...).",
     415: "The body's media type is not one we read.",
-    422: "Compose would reject the project, or its layout took too long.",
+    422: (
+        "Compose would reject the project, the focus service is not in it, "
+        "or its layout took too long."
+    ),
     500: "Graphviz failed on a valid project.",
     503: "Every render slot is busy (see Retry-After), or Graphviz is missing.",
 }

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from service.errors import InputError, LimitExceededError
+from service.errors import LimitExceededError, UnknownServiceError
 from service.limits import Limits
 from service.model import Project
 from service.render import DiagramOptions, render_dot
@@ -145,11 +145,14 @@ def test_focus_on_celery_draws_it_and_its_image_only(example_project: Project) -
     assert image_id("postgres:16") not in graph.nodes
 
 
-def test_focus_on_unknown_service_raises_input_error(
+def test_focus_on_unknown_service_raises_unknown_service_error(
     example_project: Project,
 ) -> None:
-    with pytest.raises(InputError, match="no service 'nope'"):
+    with pytest.raises(UnknownServiceError, match="no service 'nope'") as caught:
         build_graph(example_project, DiagramOptions(service="nope"))
+
+    assert caught.value.service == "nope"
+    assert caught.value.key == "service"
 
 
 def test_render_dot_with_same_input_is_byte_identical(

@@ -21,6 +21,7 @@ from service.errors import (
     RenderFailedError,
     RenderTimeoutError,
     SourceLocation,
+    UnknownServiceError,
     UnsupportedMediaError,
     YamlSyntaxError,
 )
@@ -40,6 +41,7 @@ PROBLEM = "application/problem+json"
         pytest.param(InterpolationError("x"), 422, id="interpolation"),
         pytest.param(LimitExceededError("x", limit="max_services"), 413, id="limit"),
         pytest.param(UnsupportedMediaError("x"), 415, id="media-type"),
+        pytest.param(UnknownServiceError("x"), 422, id="unknown-service"),
         pytest.param(InputError("x"), 400, id="input"),
         pytest.param(GraphvizMissingError("x"), 503, id="graphviz-missing"),
         pytest.param(RenderTimeoutError("x"), 422, id="render-timeout"),
@@ -122,6 +124,20 @@ def test_post_model_compose_reject_answers_422(client: TestClient) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["file"] == "compose.yaml"
+
+
+def test_post_diagram_unknown_focus_service_answers_422_naming_it(
+    client: TestClient,
+) -> None:
+    response = client.post(
+        "/api/v1/diagram", params={"service": "nope"}, content=COMPOSE, headers=YAML
+    )
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"].endswith(":unknown-service")
+    assert problem["service"] == "nope"
+    assert problem["key"] == "service"
 
 
 @pytest.mark.parametrize(
