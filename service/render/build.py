@@ -25,6 +25,7 @@ from service.render.nodes import (
     build_port_label,
     build_service_label,
     build_service_tooltip,
+    reach_of,
     region_label,
 )
 from service.render.options import DiagramOptions
@@ -32,6 +33,7 @@ from service.render.ports import HOST_EXPOSURES, PortRun, build_port_runs
 from service.render.regions import build_network_regions
 
 NAME_LIMIT = 60
+TITLE_SEPARATOR = " \u00b7 "
 
 
 def build_graph(project: Project, options: DiagramOptions) -> Graph:
@@ -39,7 +41,10 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
     if not options.show_values:
         project = hide_values(project)
     services = select_services(project, options.service)
-    graph = Graph(title=_build_title(project, services), direction=options.direction)
+    graph = Graph(
+        title=_build_title(project, services, options.service),
+        direction=options.direction,
+    )
 
     host = _add_host_region(graph)
     _add_images(graph, project, services)
@@ -93,22 +98,34 @@ def _needs(service: Service) -> Iterable[str]:
         yield mode.removeprefix("service:")
 
 
-def _build_title(project: Project, services: tuple[Service, ...]) -> Html:
+def _build_title(
+    project: Project, services: tuple[Service, ...], focus: str | None
+) -> Html:
+    """Return the caption, e.g. ``project cryphos · 6 services, 3 images, ...``."""
     images = {service.image for service in services}
     published = sum(
         len(build_port_runs(p for p in s.ports if p.exposure in HOST_EXPOSURES))
         for s in services
         if s.network_mode != "host"
     )
-    summary = (
-        f"Compose project {shorten(project.name, NAME_LIMIT)}: "
-        f"{_count(len(services), 'service')}, {_count(len(images), 'image')}, "
-        f"{_count(published, 'published port')}"
+    counts = ", ".join(
+        (
+            _count(len(services), "service"),
+            _count(len(images), "image"),
+            _count(published, "published port"),
+        )
     )
-    return Html(f'<B>{html_text(summary, 200)}</B><BR ALIGN="LEFT"/>')
+    parts = [f"project {shorten(project.name, NAME_LIMIT)}"]
+    if focus is not None:
+        parts.append(f"{shorten(focus, NAME_LIMIT)} and what it needs")
+    parts.append(counts)
+    title = html_text(TITLE_SEPARATOR.join(parts), 200)
+    return Html(f'<B>{title}</B><BR ALIGN="LEFT"/>')
 
 
 def _count(number: int, noun: str) -> str:
+    if number == 0:
+        return f"no {noun}s"
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
@@ -121,6 +138,7 @@ def _images_of(project: Project, services: tuple[Service, ...]) -> list[Image]:
 def _add_images(graph: Graph, project: Project, services: tuple[Service, ...]) -> None:
     for image in _images_of(project, services):
         is_built = image.source == "build"
+        graph.styles.add("built-image" if is_built else "pulled-image")
         fill, line = (
             (styles.BUILT_FILL, styles.BUILT_LINE)
             if is_built
@@ -162,6 +180,7 @@ def _add_services(
         findings = [f for f in project.findings if f.service == service.name]
         worst = _worst_severity(findings)
         line = styles.SEVERITY_COLOURS.get(worst or "", styles.SERVICE_LINE)
+        graph.styles.update(("service", reach_of(service), worst or "service"))
         graph.add_node(
             Node(
                 id=service_id(service.name),
@@ -256,6 +275,7 @@ def _add_ports(graph: Graph, host: Region, services: tuple[Service, ...]) -> Non
             if node_id not in graph.nodes:
                 _host_group(host, run.exposure).nodes.append(node_id)
             graph.add_node(_port_node(node_id, run))
+            graph.styles.add(run.exposure)
             graph.add_edge(_port_edge(node_id, service, run))
 
 
@@ -320,6 +340,8 @@ def _add_network_regions(
     says nothing and pushes the images away from their containers.
     """
     regions = build_network_regions(project, services)
+    if any(region.attrs.get("style", "").endswith("dashed") for region in regions):
+        graph.styles.add("internal-network")
     networked = [s for s in services if s.network_mode not in ("host", "none")]
     if len(regions) == 1 and len(regions[0].nodes) == len(networked):
         graph.title = Html(f'{graph.title}{regions[0].label}<BR ALIGN="LEFT"/>')
@@ -345,6 +367,7 @@ def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
             if _is_implied(needs, service.name, dependency.service):
                 continue
             condition = _CONDITION_WORDS.get(dependency.condition, "")
+            graph.styles.add("depends_on")
             graph.add_edge(
                 Edge(
                     tail=service_id(service.name),
@@ -397,6 +420,7 @@ def _add_volumes(graph: Graph, services: tuple[Service, ...]) -> None:
             if mount.type != "volume" or not mount.source:
                 continue
             node_id = volume_id(mount.source)
+            graph.styles.add("volume")
             graph.add_node(
                 Node(
                     id=node_id,
@@ -433,7 +457,7 @@ def _add_legend(graph: Graph) -> None:
     graph.add_node(
         Node(
             id=element_id("legend"),
-            label=build_legend_label(),
+            label=build_legend_label(graph.styles),
             tooltip="What the colours and shapes mean",
             attrs={"shape": "plain"},
         )

@@ -52,13 +52,18 @@ class Region:
 
 @dataclass
 class Graph:
-    """Everything one diagram draws, in the order it is written out."""
+    """Everything one diagram draws, in the order it is written out.
+
+    ``styles`` names each kind of mark drawn (``"built-image"``,
+    ``"public"``, ``"depends_on"``...), so the legend explains only those.
+    """
 
     title: Html
     direction: str
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
+    styles: set[str] = field(default_factory=set)
 
     def add_node(self, node: Node) -> Node:
         """Add ``node`` unless a node with its id exists; return the one kept."""

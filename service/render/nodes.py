@@ -6,7 +6,7 @@ shorten) before it is placed in markup; the only raw markup here is our own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from service.model import Finding, Image, Override, Project, Service
 from service.render import styles
@@ -21,7 +21,6 @@ LIST_LIMIT = 8
 WRAP_LINES = 3
 FINDING_LIMIT = 160
 LEFT_BREAK = '<BR ALIGN="LEFT"/>'
-WRAP_LINES = 3
 TOOLTIP_LIMIT = 300
 
 #: The Dockerfile instruction a Compose override stands in for.
@@ -206,7 +205,7 @@ def _override_text(
     value = override.value
     if isinstance(value, list | tuple):
         value = " ".join(str(item) for item in value)
-    return _pair(override.key, str(value)) + _relation_note(override)
+    return _pair(override.key, str(value)) + LEFT_BREAK + _relation_note(override)
 
 
 def _relation_note(override: Override) -> str:
@@ -220,7 +219,7 @@ def _relation_note(override: Override) -> str:
         default = _default_text(override.image_default)
         if default and override.key != "environment":
             note += f" ({default})"
-    return "<BR/>" + _small(note, styles.WARNING)
+    return _small(note, styles.WARNING) + LEFT_BREAK
 
 
 def _default_text(value: object) -> str:
@@ -272,37 +271,72 @@ def build_service_tooltip(service: Service, findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
-def build_legend_label() -> Html:
-    """Return the legend: one sample swatch per style the diagram uses."""
-    samples = [
-        (styles.BUILT_FILL, styles.BUILT_LINE, "built image (by a service here)"),
-        (styles.PULLED_FILL, styles.PULLED_LINE, "pulled image"),
-        (styles.SERVICE_FILL, styles.SERVICE_LINE, "service (its containers)"),
-        (
-            styles.PUBLIC_FILL,
-            styles.PUBLIC_LINE,
-            "host port on all interfaces: open to the network",
-        ),
-        (styles.INTERFACE_FILL, styles.INTERFACE_LINE, "host port on one interface"),
-        (
-            styles.LOOPBACK_FILL,
-            styles.LOOPBACK_LINE,
-            "host port on loopback: this host only",
-        ),
-        (
-            styles.INTERNAL_FILL,
-            styles.INTERNAL_LINE,
-            "internal only: reachable from its networks",
-        ),
-        ("#ffffff", styles.DEPENDS_LINE, "dashed arrow: depends_on"),
-        ("#ffffff", styles.DANGER, "red frame: a danger finding"),
-        ("#ffffff", styles.WARNING, "amber frame: a warning finding"),
-    ]
+#: Every mark the legend can explain, in the order it lists them: the key the
+#: graph records when it draws one, the swatch's fill and line, and the words.
+LEGEND_SAMPLES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "built-image",
+        styles.BUILT_FILL,
+        styles.BUILT_LINE,
+        "built image (by a service here)",
+    ),
+    ("pulled-image", styles.PULLED_FILL, styles.PULLED_LINE, "pulled image"),
+    ("service", styles.SERVICE_FILL, styles.SERVICE_LINE, "service (its containers)"),
+    (
+        "public",
+        styles.PUBLIC_FILL,
+        styles.PUBLIC_LINE,
+        "host port on all interfaces: open to the network",
+    ),
+    (
+        "interface",
+        styles.INTERFACE_FILL,
+        styles.INTERFACE_LINE,
+        "host port on one interface",
+    ),
+    (
+        "loopback",
+        styles.LOOPBACK_FILL,
+        styles.LOOPBACK_LINE,
+        "host port on loopback: this host only",
+    ),
+    (
+        "host-network",
+        styles.PUBLIC_FILL,
+        styles.PUBLIC_LINE,
+        "network_mode: host: every port on the host",
+    ),
+    (
+        "internal",
+        styles.INTERNAL_FILL,
+        styles.INTERNAL_LINE,
+        "internal only: reachable from its networks",
+    ),
+    (
+        "internal-network",
+        styles.INTERNAL_NETWORK_FILL,
+        styles.INTERNAL_LINE,
+        "dashed region: internal network, no outside access",
+    ),
+    ("depends_on", "#ffffff", styles.DEPENDS_LINE, "dashed arrow: depends_on"),
+    ("volume", styles.VOLUME_FILL, styles.VOLUME_LINE, "named volume"),
+    ("danger", "#ffffff", styles.DANGER, "red frame: a danger finding"),
+    ("warning", "#ffffff", styles.WARNING, "amber frame: a warning finding"),
+)
+
+
+def build_legend_label(drawn: Collection[str]) -> Html:
+    """Return the legend: one swatch for each kind of mark in ``drawn``, no more.
+
+    A legend that explains styles the picture does not use sends the reader
+    looking for them.
+    """
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
     rows.extend(
         f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{line}" WIDTH="22"> </TD>'
         f'<TD ALIGN="LEFT"><FONT POINT-SIZE="10">{html_text(text, 80)}</FONT></TD></TR>'
-        for fill, line, text in samples
+        for key, fill, line, text in LEGEND_SAMPLES
+        if key in drawn
     )
     return Html(
         '<TABLE BORDER="1" COLOR="#d1d5db" CELLBORDER="0" CELLSPACING="3" '

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from service.errors import LimitExceededError, UnknownServiceError
 from service.limits import Limits
-from service.model import Project
+from service.model import Dependency, Project
 from service.render import DiagramOptions, render_dot
 from service.render.build import build_graph
 from service.render.graph import Graph, Region
@@ -189,3 +190,56 @@ def test_render_dot_with_example_has_one_edge_per_image_user(
     image_edges = re.findall(rf'"{image_id(APP)}" -> "service-', dot)
 
     assert len(image_edges) == 4
+
+
+def test_legend_with_example_lists_only_styles_drawn(example_project: Project) -> None:
+    graph = build_graph(example_project, DiagramOptions())
+
+    legend = graph.nodes[element_id("legend")].label
+
+    for drawn in ("built image", "pulled image", "all interfaces", "loopback"):
+        assert drawn in legend
+    assert "internal only" in legend and "warning finding" in legend
+    for absent in ("one interface", "depends_on", "danger", "volume", "network_mode"):
+        assert absent not in legend
+
+
+def test_legend_with_depends_on_drawn_explains_the_dashed_arrow(
+    example_project: Project,
+) -> None:
+    celery = example_project.service("celery")
+    waits = dataclasses.replace(celery, depends_on=(Dependency(service="redis"),))
+    services = tuple(
+        waits if s.name == "celery" else s for s in example_project.services
+    )
+    project = dataclasses.replace(example_project, services=services)
+
+    with_edges = build_graph(project, DiagramOptions())
+    without_edges = build_graph(project, DiagramOptions(depends_on=False))
+
+    assert "depends_on" in with_edges.nodes[element_id("legend")].label
+    assert "depends_on" not in without_edges.nodes[element_id("legend")].label
+
+
+@pytest.mark.parametrize(
+    ("focus", "title"),
+    [
+        pytest.param(
+            None,
+            "project example \u00b7 6 services, 3 images, 2 published ports",
+            id="whole",
+        ),
+        pytest.param(
+            "redis",
+            "project example \u00b7 redis and what it needs \u00b7 1 service, "
+            "1 image, no published ports",
+            id="focus",
+        ),
+    ],
+)
+def test_title_with_example_names_project_and_counts(
+    example_project: Project, focus: str | None, title: str
+) -> None:
+    graph = build_graph(example_project, DiagramOptions(service=focus))
+
+    assert graph.title.startswith(f"<B>{title}</B>")

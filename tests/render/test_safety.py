@@ -122,7 +122,7 @@ def test_render_svg_with_hostile_text_has_no_live_markup(text: str) -> None:
     root = _assert_inert_svg(svg)
 
     texts = " ".join(element.text or "" for element in root.iter(f"{SVG}text"))
-    assert "Compose project" in texts
+    assert "\u00b7 7 services, 4 images" in texts
 
 
 @needs_dot
