@@ -83,7 +83,9 @@ class ReferenceRunner:
     home: Path
     runs: int = 0
     seconds: float = 0.0
-    _cache: dict[tuple[Any, ...], ReferenceResult] = field(default_factory=dict)
+    _cache: dict[tuple[Any, ...], ReferenceResult] = field(
+        default_factory=dict, repr=False
+    )
 
     def config(
         self,
