@@ -55,7 +55,7 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         pids.append(process.pid)
         return process
 
-    monkeypatch.setattr(graphviz.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
     return pids
 
 
