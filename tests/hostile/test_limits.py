@@ -94,7 +94,8 @@ def post(client: TestClient, case: LimitCase) -> Any:
 
 @pytest.mark.parametrize("case", LIMIT_CASES, ids=[c.field for c in LIMIT_CASES])
 def test_limit_exceeded_answers_its_own_clear_problem(case: LimitCase) -> None:
-    limits = dataclasses.replace(Limits(), **{case.field: case.value})
+    lowered: dict[str, Any] = {case.field: case.value}
+    limits = dataclasses.replace(Limits(), **lowered)
     app = create_app(Settings(limits=limits))
 
     with TestClient(app, raise_server_exceptions=False) as client:
