@@ -398,18 +398,56 @@ LAYOUTS = {
 }
 
 
+FLAGGED_LAYOUTS = {
+    "f-reads-dotenv-beside-first-file": (
+        {
+            "sub/.env": "TAG=cwd\nCOMPOSE_PROJECT_NAME=cwd\n",
+            "stack/app.yaml": compose_text(image="redis:${TAG:-7}"),
+            "stack/.env": "TAG=stack\n",
+        },
+        ComposeOptions(files=("../stack/app.yaml",)),
+        ["-f", "../stack/app.yaml"],
+    ),
+    "several-env-files-later-wins": (
+        {
+            "sub/compose.yaml": compose_text(image="nginx:${A}-${B}"),
+            "sub/a.env": "A=one\nB=one\n",
+            "sub/b.env": "A=two\n",
+            "sub/.env": "A=dotenv\nB=dotenv\n",
+        },
+        ComposeOptions(env_files=("a.env", "b.env")),
+        ["--env-file", "a.env", "--env-file", "b.env"],
+    ),
+    "project-directory-elsewhere": (
+        {
+            "sub/compose.yaml": compose_text(image="nginx:${TAG:-none}"),
+            "root/.env": "TAG=root\n",
+        },
+        ComposeOptions(files=("compose.yaml",), project_directory=Path("../root")),
+        ["-f", "compose.yaml", "--project-directory", "../root"],
+    ),
+}
+CASES = [
+    pytest.param(files, ComposeOptions(), [], id=name)
+    for name, files in LAYOUTS.items()
+] + [
+    pytest.param(files, options, args, id=name)
+    for name, (files, options, args) in FLAGGED_LAYOUTS.items()
+]
+
+
 @pytest.mark.reference
-@pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_discovery_matches_reference_without_f(tmp_path: Path, layout: str) -> None:
-    for name, text in LAYOUTS[layout].items():
+@pytest.mark.parametrize(("files", "options", "args"), CASES)
+def test_discovery_matches_reference(
+    tmp_path: Path, files: dict[str, str], options: ComposeOptions, args: list[str]
+) -> None:
+    for name, text in files.items():
         write(tmp_path / name, text)
     cwd = tmp_path / "sub"
     cwd.mkdir(exist_ok=True)
-    expected = reference_config(cwd)
+    expected = reference_config(cwd, *args)
 
-    project = parse_project(
-        load_project_input(ComposeOptions(), environ={}, cwd=cwd), Limits()
-    )
+    project = parse_project(load_project_input(options, environ={}, cwd=cwd), Limits())
 
     services = expected["services"]
     assert isinstance(services, dict)
