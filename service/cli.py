@@ -288,6 +288,16 @@ def serve(host: str, port: int, workers: int) -> None:
     """
     import uvicorn
 
+    from service.render import check_graphviz
+    from service.web.settings import settings_from_environ
+
+    # Check here, in the parent: with several workers a failing factory would
+    # only be reported by each child, after uvicorn has started.
+    try:
+        settings_from_environ()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    check_graphviz()
     uvicorn.run(WEB_APP_FACTORY, factory=True, host=host, port=port, workers=workers)
 
 

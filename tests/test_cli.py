@@ -515,6 +515,37 @@ def test_serve_workers_default_from_web_concurrency(
     assert calls[0]["host"] == "127.0.0.1"
 
 
+def test_serve_malformed_setting_is_a_usage_error_before_uvicorn(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(a))
+
+    result = invoke(runner, "serve", env={"COMPOSE_TOPOLOGY_CACHE_ENTRIES": "many"})
+
+    assert result.exit_code == 2
+    assert "COMPOSE_TOPOLOGY_CACHE_ENTRIES" in result.stderr
+    assert calls == []
+
+
+def test_serve_without_graphviz_exits_3_before_uvicorn(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(a))
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    result = invoke(runner, "serve")
+
+    assert result.exit_code == 3
+    assert "Graphviz" in result.stderr
+    assert calls == []
+
+
 def test_serve_factory_named_exists() -> None:
     from service.web import app
 
