@@ -15,6 +15,7 @@ import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from service.compose.decoding import read_boolean
 from service.compose.ports import PortBudget, normalise_ports
 from service.errors import ComposeValidationError, SourceLocation
 
@@ -144,6 +145,8 @@ def _dependency_defaults(entry: Any) -> Any:
     result = dict(entry)
     result.setdefault("condition", "service_started")
     result.setdefault("required", True)
+    if "restart" in result:
+        result["restart"] = read_boolean(result["restart"])
     return result
 
 
@@ -158,7 +161,7 @@ def _normalise_env_file(value: Any, base: str) -> Any:
         elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
             item = dict(entry)
             item["path"] = rebase_path(entry["path"], base)
-            item.setdefault("required", True)
+            item["required"] = read_boolean(item.get("required", True))
             result.append(item)
         else:
             result.append(entry)
@@ -219,7 +222,22 @@ def key_value_mapping(entries: list[Any]) -> dict[str, str | None]:
     return result
 
 
+def _normalise_count(value: Any, base: str) -> Any:
+    # YAML may spell a whole number as 2.0; Compose counts it as 2.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _normalise_deploy(value: Any, base: str) -> Any:
+    if not isinstance(value, dict) or "replicas" not in value:
+        return value
+    return {**value, "replicas": _normalise_count(value["replicas"], base)}
+
+
 _SERVICE_TRANSFORMS: dict[str, Callable[[Any, str], Any]] = {
+    "scale": _normalise_count,
+    "deploy": _normalise_deploy,
     "build": _normalise_build,
     "depends_on": _normalise_depends_on,
     "env_file": _normalise_env_file,

@@ -46,7 +46,7 @@ from service.model import (
 from service.types import OverrideKey, OverrideRelation
 
 if TYPE_CHECKING:
-    from service.compose.project import CompletedProject
+    from service.compose.completion import CompletedProject
 
 Locate = Callable[[tuple[str | int, ...]], SourceLocation | None]
 

@@ -1,12 +1,10 @@
 """Reject compose files that Docker Compose v2 rejects for their structure.
 
 Runs on one file's data after interpolation and casting (so ``scale: "3"``
-is already 3), before files are merged. The rules are our own code, written
-from facts of the Compose specification: which keys exist at the top level,
-in a service and in ``build``; the shapes of the keys the topology reads;
-the name pattern of services and networks. Keys we do not read are checked
-for existence only, never for shape, so nothing Compose accepts is refused
-for a reason we cannot explain well.
+is already 3), before files are merged, as Compose does. The shapes come
+from ``schema``: every key Compose knows, including the many the topology
+never reads, because Compose refuses a file for a wrong ``healthcheck`` or
+``logging`` as readily as for a wrong ``ports``.
 
 Every error names the file, line and column (through ``locate``), the
 service and the key, and says what would be accepted instead.
@@ -15,54 +13,58 @@ service and the key, and says what would be accepted instead.
 from __future__ import annotations
 
 import difflib
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from service.compose.interpolation import format_path
+from service.compose.schema import (
+    BOOLEAN,
+    COMPOSE_FILE,
+    INTEGER,
+    NULL,
+    NUMBER,
+    STRING,
+    Anything,
+    Either,
+    Node,
+    Record,
+    Scalar,
+    Sequence,
+    Table,
+)
 from service.compose.yamlload import RESET_TAG, Tagged, Timestamp
 from service.errors import ComposeValidationError, SourceLocation
 
 Path = tuple[str | int, ...]
 Locate = Callable[[Path], SourceLocation]
-Check = Callable[["_Validator", Any, Path], None]
 
-TOP_LEVEL_KEYS = frozenset(
-    {"version", "name", "include", "services", "models", "networks", "volumes"}
-    | {"secrets", "configs"}
-)
-SERVICE_KEYS = frozenset(
-    """annotations attach blkio_config build cap_add cap_drop cgroup cgroup_parent
-    command configs container_name cpu_count cpu_percent cpu_period cpu_quota
-    cpu_rt_period cpu_rt_runtime cpu_shares cpus cpuset credential_spec depends_on
-    deploy develop device_cgroup_rules devices dns dns_opt dns_search domainname
-    entrypoint env_file environment expose extends external_links extra_hosts gpus
-    group_add healthcheck hostname image init ipc isolation label_file labels links
-    logging mac_address mem_limit mem_reservation mem_swappiness memswap_limit
-    models network_mode networks oom_kill_disable oom_score_adj pid pids_limit
-    platform ports post_start pre_stop privileged profiles provider pull_policy
-    pull_refresh_after read_only restart runtime scale secrets security_opt
-    shm_size stdin_open stop_grace_period stop_signal storage_opt sysctls tmpfs
-    tty ulimits use_api_socket user userns_mode uts volumes volumes_from
-    working_dir""".split()
-)
-BUILD_KEYS = frozenset(
-    """context dockerfile dockerfile_inline entitlements args ssh labels cache_from
-    cache_to no_cache no_cache_filter additional_contexts network provenance sbom
-    pull target shm_size extra_hosts isolation privileged secrets tags ulimits
-    platforms""".split()
-)
-DEPENDENCY_CONDITIONS = (
-    "service_started",
-    "service_healthy",
-    "service_completed_successfully",
-)
-_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+_NUMBER_TEXT = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?")
+_KIND_WORDS = {
+    STRING: "a string",
+    INTEGER: "a whole number",
+    NUMBER: "a number",
+    BOOLEAN: "true or false",
+    NULL: "empty",
+}
+_NAME_HINTS: dict[Path, str] = {
+    ("services",): "service name",
+    ("networks",): "network name",
+    ("volumes",): "volume name",
+    ("secrets",): "secret name",
+    ("configs",): "config name",
+    ("models",): "model name",
+}
 
 
 def validate_compose(data: Any, locate: Locate) -> None:
     """Raise ``ComposeValidationError`` if Compose would reject ``data``'s shape."""
-    _Validator(locate).validate(data)
+    if not isinstance(data, dict):
+        raise _Validator(locate).fail(
+            (), "The top level of a compose file must be a mapping."
+        )
+    _Validator(locate).check(COMPOSE_FILE, data, ())
 
 
 class _Validator:
@@ -76,328 +78,240 @@ class _Validator:
             message, location=self.locate(path), service=service, key=key or None
         )
 
-    def validate(self, data: Any) -> None:
-        if not isinstance(data, dict):
-            raise self.fail((), "The top level of a compose file must be a mapping.")
-        for key in data:
-            if key not in TOP_LEVEL_KEYS and not key.startswith("x-"):
-                raise self.fail((key,), _unknown_key(key, "top level", TOP_LEVEL_KEYS))
+    def check(self, node: Node, value: Any, path: Path) -> None:
+        if isinstance(value, Tagged):
+            # A !reset value only clears the key; an !override one is checked.
+            if value.tag == RESET_TAG:
+                return
+            value = value.value
+        if isinstance(node, Anything):
+            return
+        if isinstance(node, Either):
+            self.check_either(node, value, path)
+        elif not accepts_kind(node, value):
+            raise self.fail(
+                path, f"{_where(path)} must be {describe(node)}, not {_kind(value)}."
+            )
+        elif isinstance(node, Scalar):
+            self.check_scalar(node, value, path)
+        elif isinstance(node, Sequence):
+            self.check_sequence(node, value, path)
+        elif isinstance(node, Record):
+            self.check_record(node, value, path)
+        else:
+            self.check_table(node, value, path)
 
-        if "name" in data:
-            self.expect_string(data["name"], ("name",))
-        services = data.get("services")
-        if services is not None:
-            self.validate_services(services)
-        for section in ("networks", "volumes", "secrets", "configs", "models"):
-            if data.get(section) is not None:
-                self.validate_resources(data[section], (section,))
+    def check_either(self, node: Either, value: Any, path: Path) -> None:
+        candidates = [choice for choice in node.choices if accepts_kind(choice, value)]
+        if not candidates:
+            raise self.fail(
+                path, f"{_where(path)} must be {describe(node)}, not {_kind(value)}."
+            )
+        first_error: ComposeValidationError | None = None
+        for choice in candidates:
+            try:
+                self.check(choice, value, path)
+            except ComposeValidationError as error:
+                first_error = first_error or error
+            else:
+                return
+        assert first_error is not None
+        raise first_error
 
-    # --- services -----------------------------------------------------------
-
-    def validate_services(self, services: Any) -> None:
-        path: Path = ("services",)
-        if not isinstance(services, dict):
+    def check_scalar(self, node: Scalar, value: Any, path: Path) -> None:
+        if node.choices and value not in node.choices:
             raise self.fail(
                 path,
-                f"services must be a mapping of service names, not {_kind(services)}.",
+                f'{_where(path)} is "{value}", but Compose only accepts '
+                f"{_or_list(node.choices)}.",
             )
-        for name, service in services.items():
-            if not _NAME.fullmatch(name):
-                raise self.fail(
-                    (*path, name),
-                    f'The service name "{name}" may only use letters, digits, '
-                    '".", "_" and "-".',
-                )
-            self.validate_service(name, service)
-
-    def validate_service(self, name: str, service: Any) -> None:
-        path: Path = ("services", name)
-        if not isinstance(service, dict):
+        if node.pattern is not None and re.search(node.pattern, value) is None:
             raise self.fail(
                 path,
-                f'The service "{name}" must be a mapping of settings '
-                f"(image, build, ports, ...), not {_kind(service)}.",
+                f'{_where(path)} has the value "{value}", which Compose '
+                f"does not accept here; {_pattern_hint(path)}.",
             )
-        for key, value in service.items():
-            if key.startswith("x-"):
+        if node.minimum is not None and value < node.minimum:
+            raise self.fail(path, f"{_where(path)} must be at least {node.minimum}.")
+        if node.maximum is not None and value > node.maximum:
+            raise self.fail(path, f"{_where(path)} must be at most {node.maximum}.")
+
+    def check_sequence(self, node: Sequence, value: list[Any], path: Path) -> None:
+        seen: dict[str, int] = {}
+        for index, item in enumerate(value):
+            self.check(node.items, item, (*path, index))
+            if not node.unique:
                 continue
-            if key not in SERVICE_KEYS:
-                where = f'service "{name}"'
-                raise self.fail((*path, key), _unknown_key(key, where, SERVICE_KEYS))
-            if isinstance(value, Tagged):
-                # A !reset value only clears the key; an !override one is checked.
-                if value.tag == RESET_TAG:
-                    continue
-                value = value.value
-            check = _SERVICE_CHECKS.get(key)
-            if check is not None:
-                check(self, value, (*path, key))
-
-    # --- shapes -------------------------------------------------------------
-
-    def expect_string(self, value: Any, path: Path) -> None:
-        if not _is_string(value):
-            raise self.fail(
-                path, f"{_where(path)} must be a string, not {_kind(value)}."
-            )
-
-    def expect_mapping(self, value: Any, path: Path) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(
-                path, f"{_where(path)} must be a mapping, not {_kind(value)}."
-            )
-        return value
-
-    def expect_list(self, value: Any, path: Path) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(path, f"{_where(path)} must be a list, not {_kind(value)}.")
-        return value
-
-    def validate_resources(self, value: Any, path: Path) -> None:
-        resources = self.expect_mapping(value, path)
-        for name, options in resources.items():
-            if path[0] == "networks" and not _NAME.fullmatch(name):
+            identity = _identity(item)
+            if identity in seen:
                 raise self.fail(
-                    (*path, name),
-                    f'The network name "{name}" may only use letters, digits, '
-                    '".", "_" and "-".',
-                )
-            if options is not None:
-                self.expect_mapping(options, (*path, name))
-
-
-# --- checks per service key ---------------------------------------------------
-
-
-def _string(v: _Validator, value: Any, path: Path) -> None:
-    v.expect_string(value, path)
-
-
-def _command(v: _Validator, value: Any, path: Path) -> None:
-    if value is None or _is_string(value):
-        return
-    items = _list_or_fail(v, value, path, "a string or a list of strings")
-    for index, item in enumerate(items):
-        v.expect_string(item, (*path, index))
-
-
-def _list_of_strings(v: _Validator, value: Any, path: Path) -> None:
-    items = v.expect_list(value, path)
-    for index, item in enumerate(items):
-        v.expect_string(item, (*path, index))
-
-
-def _list_or_dict(v: _Validator, value: Any, path: Path) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if item is not None and not _is_scalar(item):
-                raise v.fail(
-                    (*path, key),
-                    f"{_where((*path, key))} must be a string, number, boolean or "
-                    f"null, not {_kind(item)}.",
-                )
-        return
-    items = _list_or_fail(v, value, path, 'a mapping or a list of "KEY=VALUE" strings')
-    for index, item in enumerate(items):
-        v.expect_string(item, (*path, index))
-
-
-def _string_or_list(v: _Validator, value: Any, path: Path) -> None:
-    if not _is_string(value):
-        _list_of_strings(v, value, path)
-
-
-def _env_file(v: _Validator, value: Any, path: Path) -> None:
-    if _is_string(value):
-        return
-    items = _list_or_fail(v, value, path, "a file name or a list of file names")
-    for index, item in enumerate(items):
-        if isinstance(item, dict):
-            v.expect_string(item.get("path"), (*path, index, "path"))
-        else:
-            v.expect_string(item, (*path, index))
-
-
-def _build(v: _Validator, value: Any, path: Path) -> None:
-    if _is_string(value):
-        return
-    build = v.expect_mapping(value, path)
-    for key, item in build.items():
-        if key.startswith("x-"):
-            continue
-        if key not in BUILD_KEYS:
-            raise v.fail((*path, key), _unknown_key(key, "build", BUILD_KEYS))
-        if key in ("context", "dockerfile", "dockerfile_inline", "target"):
-            v.expect_string(item, (*path, key))
-        elif key == "args":
-            _list_or_dict(v, item, (*path, key))
-
-
-def _ports(v: _Validator, value: Any, path: Path) -> None:
-    for index, item in enumerate(v.expect_list(value, path)):
-        if isinstance(item, dict):
-            if "target" not in item:
-                raise v.fail(
-                    (*path, index), f"{_where((*path, index))} needs a target port."
-                )
-        elif not _is_string(item) and not _is_number(item):
-            raise v.fail(
-                (*path, index),
-                f'{_where((*path, index))} must be a port such as "8080:80", '
-                f"a number or a mapping, not {_kind(item)}.",
-            )
-
-
-def _expose(v: _Validator, value: Any, path: Path) -> None:
-    for index, item in enumerate(v.expect_list(value, path)):
-        if not _is_string(item) and not _is_number(item):
-            raise v.fail(
-                (*path, index),
-                f"{_where((*path, index))} must be a port number or range, "
-                f"not {_kind(item)}.",
-            )
-
-
-def _networks(v: _Validator, value: Any, path: Path) -> None:
-    if isinstance(value, list):
-        _list_of_strings(v, value, path)
-        return
-    networks = _mapping_or_fail(v, value, path, "a list or a mapping of networks")
-    for name, options in networks.items():
-        if options is None:
-            continue
-        settings = v.expect_mapping(options, (*path, name))
-        if "aliases" in settings and settings["aliases"] is not None:
-            _list_of_strings(v, settings["aliases"], (*path, name, "aliases"))
-
-
-def _depends_on(v: _Validator, value: Any, path: Path) -> None:
-    if isinstance(value, list):
-        _list_of_strings(v, value, path)
-        return
-    dependencies = _mapping_or_fail(v, value, path, "a list or a mapping of services")
-    for name, options in dependencies.items():
-        settings = v.expect_mapping(options, (*path, name))
-        condition = settings.get("condition")
-        if condition is not None and condition not in DEPENDENCY_CONDITIONS:
-            raise v.fail(
-                (*path, name, "condition"),
-                f'The depends_on condition "{condition}" is not one of '
-                f"{', '.join(DEPENDENCY_CONDITIONS)}.",
-            )
-
-
-def _deploy(v: _Validator, value: Any, path: Path) -> None:
-    if value is None:
-        return
-    deploy = v.expect_mapping(value, path)
-    replicas = deploy.get("replicas")
-    if replicas is not None and not _is_integer(replicas):
-        raise v.fail(
-            (*path, "replicas"),
-            f"{_where((*path, 'replicas'))} must be a whole number, "
-            f"not {_kind(replicas)}.",
-        )
-
-
-def _integer(v: _Validator, value: Any, path: Path) -> None:
-    if not _is_integer(value):
-        raise v.fail(
-            path, f"{_where(path)} must be a whole number, not {_kind(value)}."
-        )
-
-
-def _volumes(v: _Validator, value: Any, path: Path) -> None:
-    for index, item in enumerate(v.expect_list(value, path)):
-        if isinstance(item, dict):
-            if "type" not in item:
-                raise v.fail(
                     (*path, index),
-                    f"{_where((*path, index))} needs a type (bind, volume, tmpfs, "
-                    "...).",
+                    f"{_where(path)} lists {_show(item)} twice (items "
+                    f"{seen[identity] + 1} and {index + 1}); remove one of them.",
                 )
-        else:
-            v.expect_string(item, (*path, index))
+            seen[identity] = index
+
+    def check_record(self, node: Record, value: dict[str, Any], path: Path) -> None:
+        for key, item in value.items():
+            child = node.keys.get(key)
+            if child is not None:
+                self.check(child, item, (*path, key))
+            elif node.extensions and key.startswith("x-"):
+                continue
+            elif node.closed:
+                raise self.fail((*path, key), _unknown_key(key, path, node.keys))
+        for key in node.required:
+            if key not in value:
+                raise self.fail(path, f'{_where(path)} needs the key "{key}".')
+
+    def check_table(self, node: Table, value: dict[str, Any], path: Path) -> None:
+        for key, item in value.items():
+            if _is_name(node, key):
+                self.check(node.values, item, (*path, key))
+            elif node.extensions and key.startswith("x-"):
+                continue
+            elif node.closed:
+                raise self.fail((*path, key), _bad_name(key, path, node))
+            elif not accepts_kind(node.values, item):
+                # Compose skips the schema for such a name but still cannot
+                # read a value of the wrong kind.
+                raise self.fail(
+                    (*path, key),
+                    f"{_where((*path, key))} must be {describe(node.values)}, "
+                    f"not {_kind(item)}.",
+                )
 
 
-def _extends(v: _Validator, value: Any, path: Path) -> None:
-    if _is_string(value):
-        return
-    extends = _mapping_or_fail(v, value, path, "a service name or a mapping")
-    for key in extends:
-        if key not in ("service", "file"):
-            raise v.fail(
-                (*path, key), _unknown_key(key, "extends", {"service", "file"})
-            )
-    v.expect_string(extends.get("service"), (*path, "service"))
+# --- kinds ---------------------------------------------------------------------
 
 
-def _boolean(v: _Validator, value: Any, path: Path) -> None:
-    if not isinstance(value, bool) and not _is_string(value):
-        raise v.fail(path, f"{_where(path)} must be true or false, not {_kind(value)}.")
+def kinds_of(value: Any) -> frozenset[str]:
+    """Return the JSON Schema kinds ``value`` belongs to (empty for a date)."""
+    if value is None:
+        return frozenset({NULL})
+    if isinstance(value, bool):
+        return frozenset({BOOLEAN})
+    if isinstance(value, int):
+        return frozenset({INTEGER, NUMBER})
+    if isinstance(value, float):
+        whole = value.is_integer()
+        return frozenset({INTEGER, NUMBER} if whole else {NUMBER})
+    if isinstance(value, str) and not isinstance(value, Timestamp):
+        return frozenset({STRING})
+    return frozenset()
 
 
-def _list_or_fail(v: _Validator, value: Any, path: Path, wanted: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise v.fail(path, f"{_where(path)} must be {wanted}, not {_kind(value)}.")
+def accepts_kind(node: Node, value: Any) -> bool:
+    """Return whether ``node`` takes values of ``value``'s kind at all."""
+    if isinstance(node, Anything):
+        return True
+    if isinstance(node, Either):
+        return any(accepts_kind(choice, value) for choice in node.choices)
+    if isinstance(node, Scalar):
+        return bool(kinds_of(value) & set(node.kinds))
+    if isinstance(node, Sequence):
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+def describe(node: Node) -> str:
+    """Return what ``node`` accepts, as words: "a string or a list of strings"."""
+    if isinstance(node, Anything):
+        return "any value"
+    if isinstance(node, Either):
+        return _or_list(describe(choice) for choice in node.choices)
+    if isinstance(node, Scalar):
+        if node.choices:
+            return _or_list(f'"{choice}"' for choice in node.choices)
+        return _or_list(_KIND_WORDS[kind] for kind in node.kinds)
+    if isinstance(node, Sequence):
+        items = node.items
+        if isinstance(items, Scalar) and items.kinds == (STRING,):
+            return "a list of strings"
+        return "a list"
+    return "a mapping"
+
+
+def _is_name(node: Table, key: str) -> bool:
+    if node.names is None:
+        return key != ""
+    return re.fullmatch(node.names, key) is not None
+
+
+def _identity(item: Any) -> str:
+    # JSON Schema's equality: 1 and 1.0 are equal, true and 1 are not.
+    return json.dumps(_canonical(item), sort_keys=True, default=str)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        # Compose also finds "01" and 1 equal in a list that must be distinct.
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
     return value
 
 
-def _mapping_or_fail(
-    v: _Validator, value: Any, path: Path, wanted: str
-) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise v.fail(path, f"{_where(path)} must be {wanted}, not {_kind(value)}.")
-    return value
+# --- words ---------------------------------------------------------------------
 
 
-_SERVICE_CHECKS: dict[str, Check] = {
-    "image": _string,
-    "build": _build,
-    "command": _command,
-    "entrypoint": _command,
-    "environment": _list_or_dict,
-    "labels": _list_or_dict,
-    "env_file": _env_file,
-    "working_dir": _string,
-    "user": _string,
-    "container_name": _string,
-    "network_mode": _string,
-    "hostname": _string,
-    "platform": _string,
-    "ports": _ports,
-    "expose": _expose,
-    "networks": _networks,
-    "depends_on": _depends_on,
-    "profiles": _list_of_strings,
-    "deploy": _deploy,
-    "scale": _integer,
-    "volumes": _volumes,
-    "extends": _extends,
-    "read_only": _boolean,
-    "privileged": _boolean,
-    "dns": _string_or_list,
-    "tmpfs": _string_or_list,
-    "links": _list_of_strings,
-}
-
-
-# --- words --------------------------------------------------------------------
-
-
-def _unknown_key(key: str, where: str, known: frozenset[str] | set[str]) -> str:
+def _unknown_key(key: str, path: Path, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f' Did you mean "{close[0]}"?' if close else ""
     return (
-        f'The {where} has a key "{key}" that Compose does not know; '
+        f'{_owner(path)} has a key "{key}" that Compose does not know; '
         f"extension keys must start with x-.{hint}"
     )
+
+
+def _owner(path: Path) -> str:
+    if not path:
+        return "The top level"
+    if len(path) == 2 and path[0] == "services":
+        return f'The service "{path[1]}"'
+    return _where(path)[0].upper() + _where(path)[1:]
+
+
+def _bad_name(key: str, path: Path, node: Table) -> str:
+    if key == "" or node.names is None:
+        return f"{_owner(path)} has an empty key; give it a name."
+    what = _NAME_HINTS.get(path, f"name in {_where(path)}")
+    return (
+        f'The {what} "{key}" may only use letters, digits, ".", "_" and "-"; rename it.'
+    )
+
+
+def _pattern_hint(path: Path) -> str:
+    if path[-1] == "pull_policy":
+        return (
+            "use always, never, missing, if_not_present, build, refresh, daily, "
+            "weekly or every_<duration>"
+        )
+    return "it must start with a letter or digit followed by letters, digits, _ . -"
+
+
+def _or_list(words: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(words))
+    if len(unique) == 1:
+        return unique[0]
+    return ", ".join(unique[:-1]) + " or " + unique[-1]
 
 
 def _where(path: Path) -> str:
     if len(path) > 2 and path[0] == "services":
         return f'"{format_path(path[2:])}" of service "{path[1]}"'
     return f'"{format_path(path)}"'
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return json.dumps(value, default=str)
 
 
 def _kind(value: Any) -> str:
@@ -416,19 +330,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
-
-
-def _is_string(value: Any) -> bool:
-    return isinstance(value, str) and not isinstance(value, Timestamp)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_scalar(value: Any) -> bool:
-    return _is_string(value) or isinstance(value, bool) or _is_number(value)

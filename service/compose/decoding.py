@@ -1,0 +1,408 @@
+"""Reject values Compose cannot read into its own types after the schema passed.
+
+The schema lets many keys be "a string" so that ``${VAR}`` can stand in for
+a number, a duration or a size; Compose then reads the string into the real
+type and refuses the file when it cannot (``mem_limit: lots``,
+``healthcheck.interval: 5``, ``extra_hosts: [myhost]``). This module repeats
+those readings for one file's data, after interpolation and validation, so
+the same files are refused, with the file, line, service and key.
+
+The syntaxes are Compose's: durations as Go writes them plus ``d`` and
+``w`` units (``1m30s``, ``1.5h``, ``2d``); sizes as a number with an
+optional ``b``, ``k``, ``m``, ``g``, ``t`` or ``p`` unit (``512m``,
+``1.5GiB``); booleans as true/false/yes/no/on/off/y/n in any case; file
+modes as octal digits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from service.compose.interpolation import format_path
+from service.errors import ComposeValidationError, SourceLocation
+
+Path = tuple[str | int, ...]
+Locate = Callable[[Path], SourceLocation]
+#: A check returns what is wrong with a value, as the end of a sentence, or None.
+Check = Callable[[Any], str | None]
+
+_DURATION_UNITS = {
+    "ns": Decimal(1),
+    "us": Decimal(1000),
+    "\u00b5s": Decimal(1000),
+    "\u03bcs": Decimal(1000),
+    "ms": Decimal(10**6),
+    "s": Decimal(10**9),
+    "m": Decimal(60 * 10**9),
+    "h": Decimal(3600 * 10**9),
+    "d": Decimal(86400 * 10**9),
+    "w": Decimal(7 * 86400 * 10**9),
+}
+_DURATION_PART = re.compile(
+    r"([0-9]*(?:\.[0-9]*)?)(ns|us|\u00b5s|\u03bcs|ms|s|m|h|d|w)"
+)
+_MAX_NANOSECONDS = Decimal(2**63)
+_SIZE_UNITS = "kmgtp"
+_GO_FLOAT = re.compile(
+    r"[-+]?(?:(?:[0-9](?:_?[0-9])*)?\.?(?:[0-9](?:_?[0-9])*)?(?:[eE][-+]?[0-9]+)?"
+    r"|0[xX][0-9a-fA-F_.]+[pP][-+]?[0-9]+|inf(?:inity)?|nan)",
+    re.IGNORECASE,
+)
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n"})
+_HEALTHCHECK_TESTS = ("CMD", "CMD-SHELL", "NONE")
+
+
+def check_values(data: dict[str, Any], locate: Locate) -> None:
+    """Raise ``ComposeValidationError`` for the first value Compose cannot read."""
+    services = data.get("services")
+    for name, service in (services if isinstance(services, dict) else {}).items():
+        if not isinstance(service, dict):
+            continue
+        for pattern, check in _SERVICE_CHECKS:
+            for path, value in _values_at(service, pattern, ()):
+                problem = check(value)
+                if problem is not None:
+                    raise _error(name, path, value, problem, locate)
+    for section, check_resource in _RESOURCE_CHECKS.items():
+        resources = data.get(section)
+        for key, resource in (resources if isinstance(resources, dict) else {}).items():
+            problem = check_resource(resource) if isinstance(resource, dict) else None
+            if problem is not None:
+                raise ComposeValidationError(
+                    f'The {section[:-1]} "{key}" {problem}.',
+                    location=locate((section, key)),
+                    key=f"{section}.{key}",
+                )
+
+
+def _error(
+    service: str, path: Path, value: Any, problem: str, locate: Locate
+) -> ComposeValidationError:
+    key = format_path(path)
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    return ComposeValidationError(
+        f'The value {shown} of "{key}" in service "{service}" {problem}.',
+        location=locate(("services", service, *path)),
+        service=service,
+        key=key,
+    )
+
+
+def _values_at(node: Any, pattern: tuple[str, ...], path: Path) -> Iterator[Any]:
+    # ``*`` stands for any key of a mapping, ``[]`` for any item of a list.
+    if not pattern:
+        yield path, node
+        return
+    step, rest = pattern[0], pattern[1:]
+    if step == "[]" and isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _values_at(item, rest, (*path, index))
+    elif step == "*" and isinstance(node, dict):
+        for key, item in node.items():
+            yield from _values_at(item, rest, (*path, key))
+    elif isinstance(node, dict) and step in node:
+        yield from _values_at(node[step], rest, (*path, step))
+
+
+# --- readings ----------------------------------------------------------------
+
+
+def parse_duration(text: str) -> Decimal | None:
+    """Return ``text`` as nanoseconds the way Compose reads a duration, or None."""
+    body = text[1:] if text[:1] in "+-" else text
+    if body == "0":
+        return Decimal(0)
+    total = Decimal(0)
+    position = 0
+    while position < len(body):
+        match = _DURATION_PART.match(body, position)
+        if match is None or match.group(1).strip(".") == "":
+            return None
+        total += (
+            Decimal("0" + match.group(1).rstrip(".")) * _DURATION_UNITS[match.group(2)]
+        )
+        position = match.end()
+    if position == 0 or total > _MAX_NANOSECONDS:
+        return None
+    return total
+
+
+def parse_size(text: str) -> float | None:
+    """Return ``text`` in bytes the way Compose reads a size, or None."""
+    split = max(text.rfind(character) for character in "0123456789. ")
+    if split < 0:
+        return None
+    number = text[:split] if text[split] == " " else text[: split + 1]
+    suffix = text[split + 1 :].lower()
+    size = _parse_go_float(number)
+    if size is None or size < 0 or len(suffix) > 3:
+        return None
+    if suffix in ("", "b"):
+        return size
+    if suffix[0] not in _SIZE_UNITS or suffix[1:] not in ("", "b", "ib"):
+        return None
+    return size * 1024.0 ** (_SIZE_UNITS.index(suffix[0]) + 1)
+
+
+def _parse_go_float(text: str) -> float | None:
+    if not text or _GO_FLOAT.fullmatch(text) is None:
+        return None
+    try:
+        if "x" in text.lower():
+            return float.fromhex(text.replace("_", ""))
+        return float(Decimal(text.replace("_", "")))
+    except (ValueError, InvalidOperation):
+        return None
+
+
+def read_boolean(value: Any) -> Any:
+    """Return a boolean written as a word (``"yes"``, ``"False"``) as a bool.
+
+    Anything else is returned unchanged; ``check_values`` has refused the
+    words Compose does not know.
+    """
+    if isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
+        return value.lower() in ("true", "yes", "on", "y")
+    return value
+
+
+# --- checks --------------------------------------------------------------------
+
+
+def _duration(value: Any) -> str | None:
+    if not isinstance(value, str) or parse_duration(value) is not None:
+        return None
+    return 'is not a duration; write a number with a unit, such as "30s" or "1m30s"'
+
+
+def _size(value: Any) -> str | None:
+    if not isinstance(value, str) or parse_size(value) is not None:
+        return None
+    return 'is not a size; write a number with an optional unit, such as "512m"'
+
+
+def _cpus(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    number = _parse_go_float(value)
+    if number is not None and number == number and abs(number) != float("inf"):
+        return None
+    return 'is not a number of CPUs; write a number such as "0.5"'
+
+
+def _integer(value: Any) -> str | None:
+    if not isinstance(value, str) or re.fullmatch(r"[-+]?[0-9]+", value):
+        return None
+    return "is not a whole number"
+
+
+def _count(value: Any) -> str | None:
+    if value == "all":
+        return None
+    problem = _integer(value)
+    return None if problem is None else 'is not a whole number or "all"'
+
+
+def _boolean(value: Any) -> str | None:
+    if not isinstance(value, str) or value.lower() in _BOOLEAN_WORDS:
+        return None
+    return "is not true or false"
+
+
+def _file_mode(value: Any) -> str | None:
+    if isinstance(value, str):
+        if re.fullmatch(r"[0-7]+", value):
+            return None
+        return 'is not a file mode; write octal digits such as "0440"'
+    if isinstance(value, float) and not value.is_integer():
+        return "is not a file mode; write a whole number such as 0440"
+    return None
+
+
+def _weight(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "must be written as a number, not a string"
+    if isinstance(value, int) and value < 0:
+        return "must not be negative"
+    return None
+
+
+def _extra_host(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    separator = "=" if "=" in value else ":"
+    host, found, _ = value.partition(separator)
+    if found and host:
+        return None
+    return 'is not a host entry; write "name:address" or "name=address"'
+
+
+def _healthcheck_test(value: Any) -> str | None:
+    if not isinstance(value, list) or not value or value[0] in _HEALTHCHECK_TESTS:
+        return None
+    return 'must start with "CMD", "CMD-SHELL" or "NONE"'
+
+
+def _device(value: Any) -> str | None:
+    if isinstance(value, str):
+        if value.count(":") > 2:
+            return "has too many parts; use the long syntax with source and target"
+        return None
+    if isinstance(value, dict) and "target" not in value:
+        return 'needs a "target" (the path inside the container)'
+    return None
+
+
+def _ssh_key(value: Any) -> str | None:
+    if not isinstance(value, str) or "=" in value or value == "default":
+        return None
+    return 'is not an SSH entry; write "default" or "id=path"'
+
+
+def _key_value(value: Any) -> str | None:
+    if not isinstance(value, str) or "=" in value:
+        return None
+    return 'is not a "name=value" entry'
+
+
+def _build_ulimit(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "must be written as a number, not a string"
+    if isinstance(value, dict) and any(
+        isinstance(value.get(key), str) for key in ("soft", "hard")
+    ):
+        return "must give soft and hard as numbers, not strings"
+    return None
+
+
+def _port_address(value: Any) -> str | None:
+    if not isinstance(value, dict) or "host_ip" not in value:
+        return None
+    try:
+        ipaddress.ip_address(str(value["host_ip"]))
+    except ValueError:
+        return 'has a "host_ip" that is not an IP address (write IPv6 without brackets)'
+    return None
+
+
+def _watch_path(value: Any) -> str | None:
+    return "must not be empty" if value == "" else None
+
+
+def _device_request(value: Any) -> str | None:
+    if isinstance(value, dict) and "count" in value and "device_ids" in value:
+        return 'sets both "count" and "device_ids"; keep one of them'
+    return None
+
+
+def _file_object(*sources: str) -> Check:
+    # A secret or config comes from exactly one place unless it is external.
+    def check(resource: dict[str, Any]) -> str | None:
+        if resource.get("external") is True:
+            return None
+        given = [source for source in sources if source in resource]
+        if len(given) == 1:
+            return None
+        if given:
+            return f"sets {' and '.join(given)}; keep only one of them"
+        return f"needs one of {', '.join(sources)} (or external: true)"
+
+    return check
+
+
+def _volume_definition(resource: dict[str, Any]) -> str | None:
+    if resource.get("external") is not True:
+        return None
+    for key in ("driver", "driver_opts", "labels"):
+        if key in resource:
+            return f'is external, so it cannot also set "{key}"; remove one of them'
+    return None
+
+
+_RESOURCE_CHECKS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "volumes": _volume_definition,
+    "secrets": _file_object("file", "environment"),
+    "configs": _file_object("file", "environment", "content"),
+}
+_DURATIONS = (
+    ("healthcheck", "interval"),
+    ("healthcheck", "timeout"),
+    ("healthcheck", "start_period"),
+    ("healthcheck", "start_interval"),
+    ("stop_grace_period",),
+    ("deploy", "update_config", "delay"),
+    ("deploy", "update_config", "monitor"),
+    ("deploy", "rollback_config", "delay"),
+    ("deploy", "rollback_config", "monitor"),
+    ("deploy", "restart_policy", "delay"),
+    ("deploy", "restart_policy", "window"),
+)
+_SIZES = (
+    ("mem_limit",),
+    ("mem_reservation",),
+    ("mem_swappiness",),
+    ("memswap_limit",),
+    ("shm_size",),
+    ("build", "shm_size"),
+    ("deploy", "resources", "limits", "memory"),
+    ("deploy", "resources", "reservations", "memory"),
+    ("blkio_config", "device_read_bps", "[]", "rate"),
+    ("blkio_config", "device_read_iops", "[]", "rate"),
+    ("blkio_config", "device_write_bps", "[]", "rate"),
+    ("blkio_config", "device_write_iops", "[]", "rate"),
+    ("volumes", "[]", "tmpfs", "size"),
+)
+_BOOLEANS = (
+    ("attach",),
+    ("build", "no_cache"),
+    ("build", "pull"),
+    ("build", "privileged"),
+    ("post_start", "[]", "privileged"),
+    ("pre_stop", "[]", "privileged"),
+    ("develop", "watch", "[]", "exec", "privileged"),
+    ("depends_on", "*", "restart"),
+    ("env_file", "[]", "required"),
+)
+_SERVICE_CHECKS: tuple[tuple[tuple[str, ...], Check], ...] = (
+    *((path, _duration) for path in _DURATIONS),
+    *((path, _size) for path in _SIZES),
+    *((path, _boolean) for path in _BOOLEANS),
+    (("deploy", "resources", "limits", "cpus"), _cpus),
+    (("deploy", "resources", "reservations", "cpus"), _cpus),
+    (("deploy", "resources", "limits", "pids"), _integer),
+    (
+        (
+            "deploy",
+            "resources",
+            "reservations",
+            "generic_resources",
+            "[]",
+            "discrete_resource_spec",
+            "value",
+        ),
+        _integer,
+    ),
+    (("deploy", "resources", "reservations", "devices", "[]", "count"), _count),
+    (("gpus", "[]", "count"), _count),
+    (("secrets", "[]", "mode"), _file_mode),
+    (("configs", "[]", "mode"), _file_mode),
+    (("build", "secrets", "[]", "mode"), _file_mode),
+    (("volumes", "[]", "tmpfs", "mode"), _file_mode),
+    (("blkio_config", "weight"), _weight),
+    (("blkio_config", "weight_device", "[]", "weight"), _weight),
+    (("extra_hosts", "[]"), _extra_host),
+    (("build", "extra_hosts", "[]"), _extra_host),
+    (("healthcheck", "test"), _healthcheck_test),
+    (("devices", "[]"), _device),
+    (("build", "ssh", "[]"), _ssh_key),
+    (("build", "additional_contexts", "[]"), _key_value),
+    (("build", "ulimits", "*"), _build_ulimit),
+    (("ports", "[]"), _port_address),
+    (("develop", "watch", "[]", "path"), _watch_path),
+    (("gpus", "[]"), _device_request),
+    (("deploy", "resources", "reservations", "devices", "[]"), _device_request),
+)
