@@ -150,7 +150,7 @@ def _read_result(completed: subprocess.CompletedProcess[str]) -> ReferenceResult
     warnings = tuple(line for line in lines if "level=warning" in line)
     errors = [line for line in lines if "level=warning" not in line]
     if completed.returncode != 0:
-        return ReferenceResult(False, None, errors[0] if errors else "", warnings)
+        return ReferenceResult(False, None, " ".join(errors), warnings)
     return ReferenceResult(True, json.loads(completed.stdout), "", warnings)
 
 

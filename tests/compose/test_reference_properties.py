@@ -651,6 +651,24 @@ REGRESSIONS = {
         variables={},
         profiles=(),
     ),
+    "profile-disabled-service-bad-command": GeneratedProject(
+        files={
+            "compose.yaml": render_yaml(
+                {
+                    "services": {
+                        "a": {"image": "x"},
+                        "b": {
+                            "image": "x",
+                            "profiles": ["debug"],
+                            "command": "echo 'unterminated",
+                        },
+                    }
+                }
+            ),
+        },
+        variables={},
+        profiles=(),
+    ),
 }
 
 
