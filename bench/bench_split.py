@@ -93,7 +93,11 @@ def time_steps(item: BenchInput, runs: int, budget: float) -> Split:
         "graphviz": lambda: render_graphviz(dot_text, "svg", limits),
     }
     for step, call in steps.items():
-        timings = timed_calls(call, runs, budget)
+        try:
+            timings = timed_calls(call, runs, budget)
+        except ComposeTopologyError as exc:
+            split.error = f"{step}: {' '.join(str(exc).split())[:120]}"
+            return split
         split.medians[step] = statistics.median(timings)
         split.runs = len(timings)
     return split
