@@ -19,6 +19,12 @@ from service.render import styles
 from service.render.graph import Edge, Graph, Node, Region
 from service.render.ids import element_id, image_id, service_id, volume_id
 from service.render.labels import Html, html_text, shorten
+from service.render.layout import (
+    COLUMNS_FROM,
+    count_columns,
+    depth_layers,
+    split_columns,
+)
 from service.render.nodes import (
     build_image_label,
     build_legend_label,
@@ -59,6 +65,7 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
         _add_volumes(graph, services)
     if options.legend:
         _add_legend(graph)
+    _arrange_columns(graph, services)
 
     graph.regions = [region for region in graph.regions if not region.is_empty()]
     host.regions = [region for region in host.regions if not region.is_empty()]
@@ -136,6 +143,7 @@ def _images_of(project: Project, services: tuple[Service, ...]) -> list[Image]:
 
 
 def _add_images(graph: Graph, project: Project, services: tuple[Service, ...]) -> None:
+    compact = len(services) >= COLUMNS_FROM
     for image in _images_of(project, services):
         is_built = image.source == "build"
         graph.styles.add("built-image" if is_built else "pulled-image")
@@ -147,7 +155,7 @@ def _add_images(graph: Graph, project: Project, services: tuple[Service, ...]) -
         graph.add_node(
             Node(
                 id=image_id(image.ref),
-                label=build_image_label(image),
+                label=build_image_label(image, compact=compact),
                 tooltip=_image_tooltip(image),
                 attrs={
                     "shape": "box",
@@ -165,6 +173,9 @@ def _image_tooltip(image: Image) -> str:
     lines = [f"{kind} {shorten(image.ref, 200)}"]
     if image.built_by:
         lines.append("Built by " + ", ".join(image.built_by))
+    if image.build is not None:
+        lines.append(f"Context {shorten(image.build.context, 200)}")
+        lines.append(f"Dockerfile {shorten(image.build.dockerfile, 200)}")
     if image.used_by:
         lines.append("Runs in " + ", ".join(image.used_by))
     return "\n".join(lines)
@@ -176,6 +187,7 @@ def _add_services(
     services: tuple[Service, ...],
     options: DiagramOptions,
 ) -> None:
+    compact = len(services) >= COLUMNS_FROM
     for service in services:
         findings = [f for f in project.findings if f.service == service.name]
         worst = _worst_severity(findings)
@@ -184,7 +196,9 @@ def _add_services(
         graph.add_node(
             Node(
                 id=service_id(service.name),
-                label=build_service_label(service, project, findings, options),
+                label=build_service_label(
+                    service, project, findings, options, compact=compact
+                ),
                 tooltip=build_service_tooltip(service, findings),
                 attrs={
                     "shape": "box",
@@ -288,9 +302,14 @@ def _port_id(service: Service, run: PortRun) -> str:
     return element_id("port", run.host_text, run.published_text, run.protocol)
 
 
+def _is_loud(run: PortRun) -> bool:
+    """Tell whether a port is drawn bold: a fixed port open to the network."""
+    return run.exposure == "public" and run.published is not None
+
+
 def _port_node(node_id: str, run: PortRun) -> Node:
     fill, line, words = styles.EXPOSURE_STYLES[run.exposure]
-    is_public = run.exposure == "public"
+    is_public = _is_loud(run)
     return Node(
         id=node_id,
         label=build_port_label(run),
@@ -313,13 +332,19 @@ def _port_edge(node_id: str, service: Service, run: PortRun) -> Edge:
         head=node_id,
         id=element_id("edge", node_id, service.name, run.target_text),
         tooltip=f"{run.binding_text} ({service.name}, {words})",
-        label=Html(f'<FONT COLOR="{line}">{html_text(run.binding_text, 80)}</FONT>'),
+        label=Html(
+            f'<FONT COLOR="{line}"{"" if _is_loud(run) else _QUIET}>'
+            f"{html_text(run.binding_text, 80)}</FONT>"
+        ),
         attrs={
             "dir": "back",
             "color": line,
-            "penwidth": "2.2" if run.exposure == "public" else "1.2",
+            "penwidth": "2.2" if _is_loud(run) else "1.2",
         },
     )
+
+
+_QUIET = ' POINT-SIZE="9"'
 
 
 def _add_host_network_services(host: Region, services: tuple[Service, ...]) -> None:
@@ -353,8 +378,11 @@ def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
     """Add a dashed edge per ``depends_on`` that no longer path already implies.
 
     Drawing ``a -> c`` when ``a -> b -> c`` is drawn adds a line and no
-    information, and big stacks are full of such edges.
+    information, and big stacks are full of such edges. In a big stack the
+    edges are also thinner and unlabelled (the condition stays in the
+    tooltip), so they recede behind the images, services and ports.
     """
+    quiet = len(services) >= COLUMNS_FROM
     drawn = {service.name for service in services}
     needs = {
         service.name: {d.service for d in service.depends_on if d.service in drawn}
@@ -381,13 +409,14 @@ def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
                         f'<FONT POINT-SIZE="9" COLOR="{styles.DEPENDS_LINE}">'
                         f"{html_text(condition, 30)}</FONT>"
                     )
-                    if condition
+                    if condition and not quiet
                     else None,
                     attrs={
                         "style": "dashed",
                         "color": styles.DEPENDS_LINE,
                         "arrowhead": "vee",
                         "constraint": "false",
+                        "penwidth": "0.8" if quiet else "1",
                     },
                 )
             )
@@ -461,4 +490,39 @@ def _add_legend(graph: Graph) -> None:
             tooltip="What the colours and shapes mean",
             attrs={"shape": "plain"},
         )
+    )
+
+
+def _arrange_columns(graph: Graph, services: tuple[Service, ...]) -> None:
+    """Spread a big stack's services over columns, with the host ports after them.
+
+    Invisible edges two ranks long keep one rank free between columns for
+    the images of the next column's services.
+    """
+    placed = [s for s in services if s.network_mode != "host"]
+    weights = {
+        s.name: graph.nodes[service_id(s.name)].label.count("<TR>") + 1 for s in placed
+    }
+    wanted = count_columns(len(placed), sum(weights.values()))
+    columns = split_columns(depth_layers(placed), weights, wanted)
+    if len(columns) < 2:
+        return
+
+    heads = [service_id(column[0]) for column in columns]
+    graph.ranks.extend([service_id(name) for name in column] for column in columns)
+    for left, right in zip(heads, heads[1:], strict=False):
+        graph.add_edge(_layout_edge(left, right, minlen=2))
+    ports = [node_id for node_id in graph.nodes if node_id.startswith("port-")]
+    if ports:
+        graph.ranks.append(ports)
+        graph.add_edge(_layout_edge(heads[-1], ports[0], minlen=1))
+
+
+def _layout_edge(tail: str, head: str, *, minlen: int) -> Edge:
+    return Edge(
+        tail=tail,
+        head=head,
+        id=element_id("edge", "layout", tail, head),
+        tooltip="",
+        attrs={"style": "invis", "minlen": str(minlen)},
     )

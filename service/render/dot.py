@@ -63,6 +63,9 @@ def _render_graph(graph: Graph) -> Iterator[str]:
     for node in graph.nodes.values():
         if node.id not in placed:
             yield INDENT + _render_node(node)
+    for rank in graph.ranks:
+        members = "; ".join(quote_trusted(node_id) for node_id in rank)
+        yield INDENT + f'{{rank="same"; {members}}}'
     for edge in graph.edges:
         yield INDENT + _render_edge(edge)
     yield "}"

@@ -56,6 +56,7 @@ class Graph:
 
     ``styles`` names each kind of mark drawn (``"built-image"``,
     ``"public"``, ``"depends_on"``...), so the legend explains only those.
+    ``ranks`` lists groups of nodes Graphviz must put side by side.
     """
 
     title: Html
@@ -64,6 +65,7 @@ class Graph:
     edges: list[Edge] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     styles: set[str] = field(default_factory=set)
+    ranks: list[list[str]] = field(default_factory=list)
 
     def add_node(self, node: Node) -> Node:
         """Add ``node`` unless a node with its id exists; return the one kept."""

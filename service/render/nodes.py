@@ -20,6 +20,10 @@ NAME_LIMIT = 48
 LIST_LIMIT = 8
 WRAP_LINES = 3
 FINDING_LIMIT = 160
+COMPACT_LIMIT = 60
+#: A list longer than this is one line with its count even in a small stack:
+#: three wrapped lines of a hundred names tell a reader no more than one.
+LONG_LIST = 12
 LEFT_BREAK = '<BR ALIGN="LEFT"/>'
 TOOLTIP_LIMIT = 300
 
@@ -56,8 +60,13 @@ def region_label(title: str, note: str, colour: str) -> Html:
     )
 
 
-def build_image_label(image: Image) -> Html:
-    """Return an image box: kind, reference, where it is built from, who runs it."""
+def build_image_label(image: Image, *, compact: bool = False) -> Html:
+    """Return an image box: kind, reference, where it is built from, who runs it.
+
+    A ``compact`` box, for big stacks, keeps the reference, the builder when
+    another service runs the image too, and the Dockerfile; the build
+    context and the Dockerfile's defaults move to the tooltip.
+    """
     is_built = image.source == "build"
     kind, colour = (
         ("BUILT IMAGE", styles.BUILT_LINE)
@@ -68,13 +77,17 @@ def build_image_label(image: Image) -> Html:
         _row(_small(kind, colour)),
         _row(f"<B>{html_text(image.ref, VALUE_LIMIT)}</B>"),
     ]
-    if image.build is not None:
+    if image.build is not None and compact:
+        if image.used_by != image.built_by:
+            rows.append(_row(_pair("built by", _names(image.built_by))))
+        rows.append(_row(_pair("dockerfile", image.build.dockerfile)))
+    elif image.build is not None:
         rows.append(_row(_pair("built by", _names(image.built_by))))
         rows.append(_row(_pair("context", image.build.context)))
         rows.append(_row(_pair("dockerfile", image.build.dockerfile)))
         if image.build.target:
             rows.append(_row(_pair("target", image.build.target)))
-    if image.defaults is not None:
+    if image.defaults is not None and not compact:
         rows.extend(_image_default_rows(image))
     if len(image.used_by) > 1:
         runs_in = f"runs in {len(image.used_by)} services"
@@ -100,11 +113,17 @@ def _image_default_rows(image: Image) -> list[str]:
 
 
 def build_port_label(run: PortRun) -> Html:
-    """Return a host port box: address and port, then how far it reaches."""
+    """Return a host port box: address and port, then how far it reaches.
+
+    A random host port is one quiet line: its group already says how far it
+    reaches, and a stack publishing twenty of them should not be all port.
+    """
     _, line, words = styles.EXPOSURE_STYLES[run.exposure]
     address = str(html_text(f"{run.host_text}:{run.published_text}", VALUE_LIMIT))
     if run.published is None:
-        words = "random host port, " + words
+        return Html(
+            f'{address} <FONT POINT-SIZE="9" COLOR="{line}">(random host port)</FONT>'
+        )
     else:
         address += f' <FONT POINT-SIZE="10">{html_text(run.protocol, 10)}</FONT>'
     return Html(
@@ -118,19 +137,29 @@ def build_service_label(
     project: Project,
     findings: Sequence[Finding],
     options: DiagramOptions,
+    *,
+    compact: bool = False,
 ) -> Html:
-    """Return a service box: name, reach, image, containers, overrides and findings."""
+    """Return a service box: name, reach, image, containers, overrides and findings.
+
+    A ``compact`` box, for big stacks, keeps each list and finding to one
+    line; the tooltip still names everything.
+    """
     rows = [_header_row(service)]
-    rows.extend(_container_rows(service))
-    if service.name in _builders(project, service.image):
-        rows.append(_row(_small("builds its image", styles.BUILT_LINE)))
+    builds = service.name in _builders(project, service.image)
+    containers = _container_rows(service)
+    if builds and compact and containers:
+        containers[-1] = _row(_container_pair(service) + "  " + _builds_note())
+    elif builds:
+        containers.append(_row(_builds_note()))
+    rows.extend(containers)
     rows.extend(_network_mode_rows(service))
     if options.overrides:
-        rows.extend(_override_rows(service, options))
+        rows.extend(_override_rows(service, options, compact))
     rows.extend(_internal_port_rows(service))
     if service.profiles:
         rows.append(_row(_pair("profiles", _names(service.profiles))))
-    rows.extend(_finding_rows(findings))
+    rows.extend(_finding_rows(findings, compact))
     return _table(rows)
 
 
@@ -158,11 +187,20 @@ def reach_of(service: Service) -> str:
 
 
 def _container_rows(service: Service) -> list[str]:
+    if service.replicas == 1 and not service.containers:
+        return []
+    return [_row(_container_pair(service))]
+
+
+def _container_pair(service: Service) -> str:
     names = _names(service.containers)
     if service.replicas == 1 and len(service.containers) <= 1:
-        return [_row(_pair("container", names))] if names else []
-    title = f"{service.replicas} replicas"
-    return [_row(_pair(title, names or "none"))]
+        return _pair("container", names)
+    return _pair(f"{service.replicas} replicas", names or "none")
+
+
+def _builds_note() -> str:
+    return _small("builds its image", styles.BUILT_LINE)
 
 
 def _network_mode_rows(service: Service) -> list[str]:
@@ -174,23 +212,26 @@ def _network_mode_rows(service: Service) -> list[str]:
     return [_row(_pair("shares network of", mode.split(":", 1)[-1]))]
 
 
-def _override_rows(service: Service, options: DiagramOptions) -> list[str]:
+def _override_rows(
+    service: Service, options: DiagramOptions, compact: bool
+) -> list[str]:
     rows = []
     by_key: dict[str, Override] = {o.key: o for o in service.overrides}
     for key in OVERRIDE_ORDER:
         override = by_key.get(key)
         if override is None:
             continue
-        rows.append(_row(_override_text(override, service, options)))
-    if rows:
+        rows.append(_row(_override_text(override, service, options, compact)))
+    if rows and not compact:
         rows.insert(0, _row(_small("overrides", styles.MUTED)))
     return rows
 
 
 def _override_text(
-    override: Override, service: Service, options: DiagramOptions
+    override: Override, service: Service, options: DiagramOptions, compact: bool
 ) -> str:
     """Return one override as markup: key, value (lists wrapped) and relation."""
+    items: list[str] | None = None
     if override.key == "environment" and options.show_values:
         items = [
             variable.name
@@ -198,10 +239,12 @@ def _override_text(
             else f"{variable.name}={variable.value}"
             for variable in sorted(service.environment, key=lambda v: v.name)
         ]
-        return _wrapped(override.key, items) + _relation_note(override)
-    if override.key in LIST_KEYS and isinstance(override.value, list | tuple):
+    elif override.key in LIST_KEYS and isinstance(override.value, list | tuple):
         items = [str(item) for item in override.value]
-        return _wrapped(override.key, items) + _relation_note(override)
+    if items is not None:
+        is_long = compact or len(items) > LONG_LIST
+        listed = _one_line(override.key, items) if is_long else None
+        return (listed or _wrapped(override.key, items)) + _relation_note(override)
     value = override.value
     if isinstance(value, list | tuple):
         value = " ".join(str(item) for item in value)
@@ -246,15 +289,20 @@ def _internal_port_rows(service: Service) -> list[str]:
     return rows
 
 
-def _finding_rows(findings: Sequence[Finding]) -> list[str]:
+def _finding_rows(findings: Sequence[Finding], compact: bool) -> list[str]:
     rows = []
     for finding in sorted(findings, key=lambda f: (f.severity, f.code, f.message)):
         colour = styles.SEVERITY_COLOURS.get(finding.severity, styles.INK)
         badge = finding.severity.upper()
+        message = (
+            html_text(finding.message, COMPACT_LIMIT) + LEFT_BREAK
+            if compact
+            else _wrap_text(finding.message)
+        )
         rows.append(
             f'<TR><TD ALIGN="LEFT" COLSPAN="2"><FONT COLOR="{colour}" '
             f'POINT-SIZE="10"><B>{html_text(badge, 10)}</B> '
-            f"{_wrap_text(finding.message)}</FONT></TD></TR>"
+            f"{message}</FONT></TD></TR>"
         )
     return rows
 
@@ -380,6 +428,24 @@ def _wrap_text(text: str) -> str:
         else:
             lines[-1] = f"{lines[-1]} {word}".strip()
     return LEFT_BREAK.join(html_text(line, VALUE_LIMIT) for line in lines) + LEFT_BREAK
+
+
+def _one_line(key: str, items: Sequence[str]) -> str:
+    """Return ``key``, how many items, and as many of their names as fit one line."""
+    shown: list[str] = []
+    for item in items:
+        piece = shorten(item, NAME_LIMIT)
+        if shown and len(", ".join((*shown, piece))) > COMPACT_LIMIT - 12:
+            break
+        shown.append(piece)
+    rest = len(items) - len(shown)
+    text = ", ".join(shown) + (f" +{rest}" if rest else "")
+    count = f" ({len(items)})" if len(items) > 1 else ""
+    return (
+        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">'
+        f"{html_text(key + count, 40)}</FONT> "
+        f"{html_text(text, COMPACT_LIMIT)}{LEFT_BREAK}"
+    )
 
 
 def _wrapped(key: str, items: Sequence[str]) -> str:
