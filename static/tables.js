@@ -4,6 +4,12 @@
 
 const ID_LITERAL = /^[A-Za-z0-9.-]$/;
 
+// Mirrors service/render/ids.py: an id longer than MAX_ID_LENGTH keeps that
+// many characters and ends in "-" and the first DIGEST_LENGTH hex digits of
+// the SHA-256 of the whole id. Change both together.
+const MAX_ID_LENGTH = 96;
+const DIGEST_LENGTH = 32;
+
 /** Spell a Compose name the way the diagram spells it in element ids. */
 export function encodeName(name) {
   let out = "";
@@ -13,8 +19,78 @@ export function encodeName(name) {
   return out;
 }
 
-export const serviceNodeId = (name) => `service-${encodeName(name)}`;
-export const imageNodeId = (ref) => `image-${encodeName(ref)}`;
+/** Return the diagram's id for an element of `kind` named by `name`. */
+export function elementId(kind, name) {
+  const full = `${kind}-${encodeName(name)}`;
+  if (full.length <= MAX_ID_LENGTH) {
+    return full;
+  }
+  return `${full.slice(0, MAX_ID_LENGTH)}-${sha256Hex(full).slice(0, DIGEST_LENGTH)}`;
+}
+
+export const serviceNodeId = (name) => elementId("service", name);
+export const imageNodeId = (ref) => elementId("image", ref);
+
+// The round constants and initial state of SHA-256 are the fractional parts
+// of the cube and square roots of the first primes (FIPS 180-4, 4.2.2, 5.3.3).
+// The page may be served over plain HTTP, where crypto.subtle does not exist,
+// and it needs the digest synchronously, so the few lines are written here.
+const PRIMES = [];
+for (let candidate = 2; PRIMES.length < 64; candidate += 1) {
+  if (PRIMES.every((prime) => candidate % prime !== 0)) {
+    PRIMES.push(candidate);
+  }
+}
+const rootBits = (value) => Math.floor((value - Math.floor(value)) * 2 ** 32) >>> 0;
+const ROUND = PRIMES.map((prime) => rootBits(Math.cbrt(prime)));
+const START = PRIMES.slice(0, 8).map((prime) => rootBits(Math.sqrt(prime)));
+
+/** Return the SHA-256 of an ASCII string (an encoded id) as lowercase hex. */
+export function sha256Hex(text) {
+  const bytes = Array.from(text, (char) => char.charCodeAt(0) & 0xff);
+  const bitLength = bytes.length * 8;
+  bytes.push(0x80);
+  while (bytes.length % 64 !== 56) {
+    bytes.push(0);
+  }
+  for (let shift = 56; shift >= 0; shift -= 8) {
+    bytes.push(Math.floor(bitLength / 2 ** shift) & 0xff);
+  }
+  const state = START.slice();
+  for (let offset = 0; offset < bytes.length; offset += 64) {
+    compressBlock(state, bytes, offset);
+  }
+  return state.map((word) => word.toString(16).padStart(8, "0")).join("");
+}
+
+function compressBlock(state, bytes, offset) {
+  const rotate = (word, count) => (word >>> count) | (word << (32 - count));
+  const words = new Array(64);
+  for (let i = 0; i < 16; i += 1) {
+    const at = offset + i * 4;
+    words[i] = ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8)
+      | bytes[at + 3]) >>> 0;
+  }
+  for (let i = 16; i < 64; i += 1) {
+    const low = words[i - 15];
+    const high = words[i - 2];
+    const mixLow = rotate(low, 7) ^ rotate(low, 18) ^ (low >>> 3);
+    const mixHigh = rotate(high, 17) ^ rotate(high, 19) ^ (high >>> 10);
+    words[i] = (words[i - 16] + mixLow + words[i - 7] + mixHigh) >>> 0;
+  }
+  let [a, b, c, d, e, f, g, h] = state;
+  for (let i = 0; i < 64; i += 1) {
+    const choose = (e & f) ^ (~e & g);
+    const first = (h + (rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)) + choose
+      + ROUND[i] + words[i]) >>> 0;
+    const majority = (a & b) ^ (a & c) ^ (b & c);
+    const second = ((rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)) + majority) >>> 0;
+    [h, g, f, e, d, c, b, a] = [g, f, e, (d + first) >>> 0, c, b, a, (first + second) >>> 0];
+  }
+  [a, b, c, d, e, f, g, h].forEach((word, i) => {
+    state[i] = (state[i] + word) >>> 0;
+  });
+}
 
 function el(tag, options = {}, ...children) {
   const node = document.createElement(tag);

@@ -7,10 +7,14 @@ are and writes every other character, the underscore included, as
 ``_<hex>_``. Several names are joined with ``__`` (an empty escape, which
 the encoding never produces), so two different name lists never share an id.
 
-Graphviz refuses a quoted string longer than 16384 bytes, and names can be
-as long as the body limit allows, so an id past ``MAX_ID_LENGTH`` keeps its
-first ``MAX_ID_LENGTH`` characters and ends in a digest of the whole. Such an
-id is longer than any id kept whole, so the two kinds never meet.
+Names can be as long as the body limit allows, and an id is repeated in
+the SVG, the page and its links, so an id past ``MAX_ID_LENGTH`` keeps its
+first ``MAX_ID_LENGTH`` characters and ends in ``-`` and 32 hex digits of the
+SHA-256 of the whole id. Such an id is exactly ``HASHED_ID_LENGTH`` long,
+longer than any id kept whole, so a short name can never be spelled to equal
+a long one's id; two long ids meet only if SHA-256 collides on 128 bits.
+``static/tables.js`` computes the same ids for the page and must change
+with this encoding.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ ElementKind: TypeAlias = Literal[
 
 _LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
 
-MAX_ID_LENGTH = 1_000
+MAX_ID_LENGTH = 96
+DIGEST_LENGTH = 32
+HASHED_ID_LENGTH = MAX_ID_LENGTH + 1 + DIGEST_LENGTH
 
 
 def encode_name(name: str) -> str:
@@ -39,7 +45,7 @@ def element_id(kind: ElementKind, *names: str) -> str:
     full = f"{kind}-" + "__".join(encode_name(name) for name in names)
     if len(full) <= MAX_ID_LENGTH:
         return full
-    digest = hashlib.sha256(full.encode("ascii")).hexdigest()[:32]
+    digest = hashlib.sha256(full.encode("ascii")).hexdigest()[:DIGEST_LENGTH]
     return f"{full[:MAX_ID_LENGTH]}-{digest}"
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.model import PortBinding
-from service.render.ids import element_id, encode_name, image_id, service_id
+from service.render.ids import (
+    HASHED_ID_LENGTH,
+    MAX_ID_LENGTH,
+    element_id,
+    encode_name,
+    image_id,
+    service_id,
+)
 from service.render.ports import build_port_runs, format_host_ip
 
 
@@ -91,3 +100,28 @@ def test_encode_name_with_hostile_text_uses_safe_characters() -> None:
     assert set(encoded) <= set(
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
     )
+
+
+def test_element_id_with_long_name_is_capped_with_a_digest() -> None:
+    long_id = service_id("a" * 500)
+
+    assert len(long_id) == HASHED_ID_LENGTH
+    assert long_id.startswith("service-aaaa")
+    assert re.fullmatch(r"[0-9a-f]{32}", long_id.rsplit("-", 1)[1])
+    assert service_id("a" * 500) == long_id
+
+
+def test_element_id_with_long_names_sharing_a_prefix_never_collides() -> None:
+    first = service_id("a" * 300 + "x")
+    second = service_id("a" * 300 + "y")
+
+    assert first != second
+    assert first[:MAX_ID_LENGTH] == second[:MAX_ID_LENGTH]
+
+
+def test_element_id_with_short_name_spelling_a_capped_id_never_equals_it() -> None:
+    capped = service_id("b" * 300)
+    lookalike = capped.removeprefix("service-")
+
+    assert service_id(lookalike) != capped
+    assert len(service_id("c" * (MAX_ID_LENGTH - len("service-")))) <= MAX_ID_LENGTH
