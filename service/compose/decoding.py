@@ -53,6 +53,7 @@ _GO_FLOAT = re.compile(
     re.IGNORECASE,
 )
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n"})
+_DIGITS = tuple("0123456789")
 _HEALTHCHECK_TESTS = ("CMD", "CMD-SHELL", "NONE")
 
 
@@ -112,7 +113,7 @@ def _values_at(node: Any, pattern: tuple[str, ...], path: Path) -> Iterator[Any]
 
 
 def parse_duration(text: str) -> Decimal | None:
-    """Return ``text`` as nanoseconds the way Compose reads a duration, or None."""
+    """Return the length of duration ``text`` in nanoseconds (sign aside), or None."""
     body = text[1:] if text[:1] in "+-" else text
     if body == "0":
         return Decimal(0)
@@ -170,6 +171,88 @@ def read_boolean(value: Any) -> Any:
     return value
 
 
+def parse_command_line(text: str) -> list[str] | None:
+    """Split ``text`` into words as Compose does, or return None if it cannot.
+
+    Compose's splitter is not a shell: a backslash escapes the next
+    character everywhere but inside single quotes (so ``"a\\nb"`` is
+    ``anb``), and an unquoted ``;``, ``&``, ``|``, ``<`` or ``>`` ends the
+    command, so ``npm ci && npm start`` runs ``npm ci`` alone. An open quote,
+    backtick or ``$(`` makes the string unreadable.
+    """
+    splitter = _CommandSplitter()
+    for character in text:
+        if not splitter.feed(character):
+            break
+    return splitter.finish()
+
+
+class _CommandSplitter:
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.word = ""
+        self.has_word = False
+        self.escaped = self.single = self.double = False
+        self.backtick = self.dollar = False
+        self.broken = False
+
+    def is_quoted(self) -> bool:
+        return self.single or self.double or self.backtick or self.dollar
+
+    def feed(self, character: str) -> bool:
+        """Take one character; return False where the command ends early."""
+        if self.escaped:
+            self.escaped = False
+            self.append(character)
+        elif character == "\\" and not self.single:
+            self.escaped = True
+        elif character in " \t\r\n" and not self.is_quoted():
+            self.end_word()
+        elif character in ";&|<>" and not self.is_quoted():
+            if character == ">" and self.word[:1] in _DIGITS:
+                # ``2>file``: the number names a stream, it is not a word.
+                self.word, self.has_word = "", False
+            return False
+        else:
+            self.feed_special(character)
+        return not self.broken
+
+    def feed_special(self, character: str) -> None:
+        if character == '"' and not self.single and not self.dollar:
+            self.has_word = True
+            self.double = not self.double
+        elif character == "'" and not self.double and not self.dollar:
+            self.has_word = True
+            self.single = not self.single
+        elif character == "(" and not (self.single or self.double or self.backtick):
+            if self.dollar or not self.word.endswith("$"):
+                self.broken = True
+            self.dollar = True
+            self.append(character)
+        else:
+            if character == ")" and not (self.single or self.double or self.backtick):
+                self.dollar = not self.dollar
+            elif character == "`" and not (self.single or self.double or self.dollar):
+                self.backtick = not self.backtick
+            self.append(character)
+
+    def append(self, character: str) -> None:
+        self.word += character
+        self.has_word = True
+
+    def end_word(self) -> None:
+        if self.has_word:
+            self.words.append(self.word)
+        self.word = ""
+        self.has_word = False
+
+    def finish(self) -> list[str] | None:
+        if self.broken or self.escaped or self.is_quoted():
+            return None
+        self.end_word()
+        return self.words
+
+
 # --- checks --------------------------------------------------------------------
 
 
@@ -192,6 +275,12 @@ def _cpus(value: Any) -> str | None:
     if number is not None and number == number and abs(number) != float("inf"):
         return None
     return 'is not a number of CPUs; write a number such as "0.5"'
+
+
+def _command(value: Any) -> str | None:
+    if not isinstance(value, str) or parse_command_line(value) is not None:
+        return None
+    return "cannot be split into words; close its quotes, backticks and $( )"
 
 
 def _integer(value: Any) -> str | None:
@@ -402,6 +491,11 @@ _SERVICE_CHECKS: tuple[tuple[tuple[str, ...], Check], ...] = (
     (("build", "additional_contexts", "[]"), _key_value),
     (("build", "ulimits", "*"), _build_ulimit),
     (("ports", "[]"), _port_address),
+    (("command",), _command),
+    (("entrypoint",), _command),
+    (("post_start", "[]", "command"), _command),
+    (("pre_stop", "[]", "command"), _command),
+    (("develop", "watch", "[]", "exec", "command"), _command),
     (("develop", "watch", "[]", "path"), _watch_path),
     (("gpus", "[]"), _device_request),
     (("deploy", "resources", "reservations", "devices", "[]"), _device_request),

@@ -33,6 +33,16 @@ _REPLACED = (
 )
 
 
+#: Paths of single entries in mappings of names to values.
+_KEY_VALUE_ENTRIES = (
+    ("services", "*", "environment", "*"),
+    ("services", "*", "labels", "*"),
+    ("services", "*", "annotations", "*"),
+    ("services", "*", "build", "args", "*"),
+    ("services", "*", "build", "labels", "*"),
+)
+
+
 def _matches(path: Path, pattern: Path) -> bool:
     if len(path) != len(pattern):
         return False
@@ -127,7 +137,10 @@ def _merge(current: Any, other: Any, path: Path) -> Any:
     if _matches(path, ("services", "*", "logging")):
         return _merge_logging(current, other, path)
     if other is None:
-        return current
+        # A later ``A: null`` (or bare ``- A``) in a list of variables or
+        # labels replaces the value; anywhere else null leaves it alone.
+        is_entry = any(_matches(path, pattern) for pattern in _KEY_VALUE_ENTRIES)
+        return None if is_entry else current
     if isinstance(current, dict) and isinstance(other, dict):
         for key, value in other.items():
             if key not in current or key.startswith("x-"):

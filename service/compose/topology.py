@@ -9,11 +9,11 @@ from where each port can be reached.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from service.compose.decoding import parse_command_line
 from service.compose.dockerfile import parse_dockerfile
 from service.compose.dotenv import parse_dotenv
 from service.compose.findings import build_findings
@@ -282,7 +282,7 @@ def _read_env_file(
         )
 
     if entry.get("format") == "raw":
-        return parse_raw_env(text)
+        return parse_raw_env(text, path)
 
     def lookup(variable: str) -> str | None:
         found = known.get(variable)
@@ -293,32 +293,54 @@ def _read_env_file(
     return parse_dotenv(text, path, lookup)
 
 
-def parse_raw_env(text: str) -> dict[str, str]:
-    """Read an env file in Compose's ``raw`` format: ``KEY=value`` taken literally."""
+def parse_raw_env(text: str, path: str) -> dict[str, str]:
+    """Read an env file in Compose's ``raw`` format: ``KEY=value`` taken literally.
+
+    Unlike the usual format there are no quotes, escapes, comments after a
+    value or ``export``; a line without ``=`` is skipped, and a name with
+    whitespace in it is an error.
+    """
     variables: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#") or "=" not in stripped:
             continue
-        key, _, value = line.partition("=")
-        variables[key.strip()] = value
+        key, _, value = stripped.partition("=")
+        problem = _raw_name_problem(key)
+        if problem is not None:
+            raise ComposeValidationError(
+                f"The env file {path} {problem} on line {number}; raw env files "
+                "take NAME=value lines only.",
+                location=SourceLocation(path, number, 1),
+                key="env_file",
+            )
+        variables[key] = value
     return variables
+
+
+def _raw_name_problem(key: str) -> str | None:
+    if not key:
+        return "has no variable name before '='"
+    if any(character.isspace() for character in key):
+        return f"has the variable name {key!r}, which contains whitespace"
+    return None
 
 
 # --- overrides ----------------------------------------------------------------------
 
 
 def split_command(value: Any) -> tuple[str, ...] | None:
-    """Return a command as a list of words, splitting a string as a shell would."""
+    """Return a command as a list of words, splitting a string as Compose does."""
     if value is None:
         return None
     if isinstance(value, list):
         return tuple(str(word) for word in value)
-    try:
-        return tuple(shlex.split(str(value)))
-    except ValueError as exc:
+    words = parse_command_line(str(value))
+    if words is None:
         raise ComposeValidationError(
-            f"The command {value!r} has an unterminated quote."
-        ) from exc
+            f"The command {value!r} cannot be split into words; close its quotes."
+        )
+    return tuple(words)
 
 
 _TEXT_KEYS: tuple[OverrideKey, ...] = ("working_dir", "user")

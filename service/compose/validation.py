@@ -75,7 +75,10 @@ class _Validator:
         service = str(path[1]) if len(path) > 1 and path[0] == "services" else None
         key = format_path(path[2:]) if service is not None else format_path(path)
         return ComposeValidationError(
-            message, location=self.locate(path), service=service, key=key or None
+            message[0].upper() + message[1:],
+            location=self.locate(path),
+            service=service,
+            key=key or None,
         )
 
     def check(self, node: Node, value: Any, path: Path) -> None:
@@ -274,7 +277,7 @@ def _owner(path: Path) -> str:
         return "The top level"
     if len(path) == 2 and path[0] == "services":
         return f'The service "{path[1]}"'
-    return _where(path)[0].upper() + _where(path)[1:]
+    return _where(path)
 
 
 def _bad_name(key: str, path: Path, node: Table) -> str:
@@ -304,8 +307,8 @@ def _or_list(words: Iterable[str]) -> str:
 
 def _where(path: Path) -> str:
     if len(path) > 2 and path[0] == "services":
-        return f'"{format_path(path[2:])}" of service "{path[1]}"'
-    return f'"{format_path(path)}"'
+        return f'the key "{format_path(path[2:])}" of service "{path[1]}"'
+    return f'the key "{format_path(path)}"'
 
 
 def _show(value: Any) -> str:

@@ -207,3 +207,22 @@ def test_is_enabled_profiles_decide(
     own: list[str], active: list[str], enabled: bool
 ) -> None:
     assert merge.is_enabled({"profiles": own}, active) is enabled
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        pytest.param({"environment": {"A": None}}, id="mapping-null"),
+        pytest.param({"environment": ["A"]}, id="list-bare-name"),
+    ],
+)
+def test_merge_null_variable_replaces_earlier_value(later: dict[str, Any]) -> None:
+    model = _merged(_web(environment={"A": "a", "B": "b"}), _web(**later))
+
+    assert model["services"]["web"]["environment"] == {"A": None, "B": "b"}
+
+
+def test_merge_null_elsewhere_keeps_earlier_value() -> None:
+    model = _merged(_web(user="u"), _web(user=None))
+
+    assert model["services"]["web"]["user"] == "u"

@@ -6,7 +6,8 @@ import pytest
 
 from service.compose import parse_project
 from service.compose.inputs import ComposeFile, MappingSource, ProjectInput
-from service.model import Project
+from service.errors import ComposeValidationError, SourceLocation
+from service.model import BuildSpec, Project
 
 CRYPHOS = """\
 services:
@@ -209,3 +210,68 @@ def test_depends_on_long_syntax_kept() -> None:
         "service_healthy",
         True,
     )
+
+
+RAW_ENV_FILE = (
+    "services:\n  w:\n    image: x\n    env_file: [{path: app.env, format: raw}]\n"
+)
+
+
+def test_raw_env_file_taken_literally_and_bare_names_skipped() -> None:
+    sources = MappingSource({"app.env": " A='q' # c\nBARE\nB==x\n# note\n"})
+
+    service = _parse(RAW_ENV_FILE, sources=sources).service("w")
+
+    assert {v.name: v.value for v in service.environment} == {
+        "A": "'q' # c",
+        "B": "=x",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param("SPACED = padded\n", "whitespace", id="space-in-name"),
+        pytest.param("export BIND=1\n", "whitespace", id="export-not-known"),
+        pytest.param("=value\n", "no variable name", id="empty-name"),
+    ],
+)
+def test_raw_env_file_bad_name_rejected_with_line(text: str, words: str) -> None:
+    sources = MappingSource({"app.env": "OK=1\n" + text})
+
+    with pytest.raises(ComposeValidationError) as caught:
+        _parse(RAW_ENV_FILE, sources=sources)
+
+    assert words in caught.value.message
+    assert caught.value.location == SourceLocation("app.env", 2, 1)
+
+
+def test_each_service_keeps_its_own_build() -> None:
+    text = (
+        "services:\n"
+        "  api:\n    image: shop:1\n    build: {context: ./api, target: prod}\n"
+        "  worker:\n    image: shop:1\n    build: ./worker\n"
+        "  web:\n    build: .\n"
+        "  db:\n    image: postgres\n"
+    )
+
+    project = _parse(text)
+
+    builds = {s.name: s.build for s in project.services}
+    assert builds == {
+        "api": BuildSpec("/home/me/cryphos/api", "Dockerfile", "prod"),
+        "worker": BuildSpec("/home/me/cryphos/worker", "Dockerfile", None),
+        "web": BuildSpec("/home/me/cryphos", "Dockerfile", None),
+        "db": None,
+    }
+    image = next(i for i in project.images if i.ref == "shop:1")
+    assert image.built_by == ("api", "worker")
+    assert image.build == builds["api"]
+
+
+def test_command_split_as_compose_does() -> None:
+    text = "services:\n  w:\n    image: x\n    command: npm ci && npm start\n"
+
+    command = _parse(text).service("w").override("command")
+
+    assert command is not None and command.value == ("npm", "ci")
