@@ -134,6 +134,22 @@ def test_dockerfile_web_factory_named_in_cmd_exists() -> None:
     assert callable(app.create_app_from_environ)
 
 
+def test_dockerfile_points_the_installed_app_at_its_page_folders(
+    final_stage: list[tuple[str, str]],
+) -> None:
+    # The wheel holds the package only; the page's folders are copied beside
+    # it and named by environment, since an installed package cannot find
+    # the repository's top level.
+    environment = " ".join(arguments_of(final_stage, "ENV"))
+    workdir = arguments_of(final_stage, "WORKDIR")[-1]
+    copies = arguments_of(final_stage, "COPY")
+
+    for folder in ("templates", "static"):
+        variable = f"COMPOSE_TOPOLOGY_{folder.upper()}_DIR={workdir}/{folder}"
+        assert variable in environment
+        assert f"{folder} ./{folder}" in copies
+
+
 def test_dockerfile_env_and_arg_hold_no_secrets(
     stages: list[list[tuple[str, str]]],
 ) -> None:
