@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -430,3 +432,115 @@ def test_readme_configuration_table_lists_every_setting_with_its_default() -> No
     for name, cell in documented.items():
         if cell.isdigit():
             assert float(cell) == defaults[name], name
+
+
+# --- the scripts people and CI run ------------------------------------------------
+
+
+def make_checkout(tmp_path: Path, *scripts: str) -> Path:
+    """Copy ``scripts`` and pyproject.toml into a bare checkout under ``tmp_path``."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    (checkout / ".ci").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", checkout / "pyproject.toml")
+    for script in scripts:
+        shutil.copy(ROOT / script, checkout / script)
+    return checkout
+
+
+def write_stub(path: Path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/usr/bin/env bash\n{body}\n")
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("pytest_status", "expected"),
+    [
+        pytest.param(0, 0, id="passed"),
+        pytest.param(1, 1, id="failed"),
+        pytest.param(5, 1, id="no-test-ran-fails"),
+    ],
+)
+def test_scripts_test_fails_when_pytest_fails_or_runs_nothing(
+    tmp_path: Path, pytest_status: int, expected: int
+) -> None:
+    checkout = make_checkout(tmp_path, "scripts/test", ".ci/run")
+    write_stub(checkout / "scripts" / "setup", "exit 0")
+    write_stub(checkout / "scripts" / "check", "exit 0")
+    write_stub(checkout / ".venv" / "bin" / "pytest", f"exit {pytest_status}")
+
+    result = subprocess.run(
+        [checkout / ".ci" / "run"], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == expected, result.stderr
+    assert ("ran no test" in result.stderr) == (pytest_status == 5)
+
+
+def test_scripts_test_stops_when_checks_fail(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, "scripts/test")
+    write_stub(checkout / "scripts" / "setup", "exit 0")
+    write_stub(checkout / "scripts" / "check", "exit 1")
+    write_stub(checkout / ".venv" / "bin" / "pytest", "touch ran; exit 0")
+
+    result = subprocess.run([checkout / "scripts" / "test"], cwd=tmp_path, timeout=60)
+
+    assert result.returncode == 1
+    assert not (tmp_path / "ran").exists()
+
+
+def fake_python(tmp_path: Path) -> Path:
+    """Return an interpreter stand-in whose venvs log each pip call to pip.log."""
+    log = tmp_path / "pip.log"
+    python = tmp_path / "python"
+    write_stub(
+        python,
+        f"""case "$1" in
+  --version) echo 'Python 3.11.9' ;;
+  -c) exit 0 ;;
+  -m) mkdir -p "$3/bin"
+      printf '#!/usr/bin/env bash\\necho "$*" >> {log}\\n' > "$3/bin/python"
+      chmod +x "$3/bin/python" ;;
+esac""",
+    )
+    return python
+
+
+def run_setup(checkout: Path, python: Path, *args: str) -> None:
+    subprocess.run(
+        [checkout / "scripts" / "setup", *args],
+        env={**os.environ, "PYTHON": str(python)},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_scripts_setup_installs_again_only_when_pyproject_changes(
+    tmp_path: Path,
+) -> None:
+    checkout = make_checkout(tmp_path, "scripts/setup")
+    python = fake_python(tmp_path)
+    log = tmp_path / "pip.log"
+
+    run_setup(checkout, python, "--test")
+    run_setup(checkout, python, "--test")
+    run_setup(checkout, python)
+    first = log.read_text().splitlines()
+    with (checkout / "pyproject.toml").open("a") as pyproject:
+        pyproject.write("\n# changed\n")
+    run_setup(checkout, python)
+
+    assert len(first) == 1 and first[0].endswith("-e .[test]")
+    assert log.read_text().splitlines()[1:] == [first[0].replace(".[test]", ".")]
+
+
+def test_scripts_are_executable_strict_bash() -> None:
+    scripts = [*sorted((ROOT / "scripts").iterdir()), ROOT / ".ci" / "run"]
+
+    for script in scripts:
+        text = script.read_text()
+        assert os.access(script, os.X_OK), script
+        assert text.startswith("#!/usr/bin/env bash\n"), script
+        assert "set -euo pipefail" in text, script
