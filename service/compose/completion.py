@@ -93,7 +93,9 @@ def _apply_service_defaults(service: dict[str, Any]) -> None:
             )
     if depends_on:
         service["depends_on"] = depends_on
-    if "network_mode" not in service and not service.get("networks"):
+    # A provider service is run by a plugin, not as a container on a network.
+    is_container = "provider" not in service
+    if is_container and "network_mode" not in service and not service.get("networks"):
         service["networks"] = {"default": None}
 
 

@@ -358,6 +358,16 @@ def _key_value(value: Any) -> str | None:
     return 'is not a "name=value" entry'
 
 
+def _group(value: Any) -> str | None:
+    if isinstance(value, float):
+        return "must be a group name or a whole number"
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "must be a string"
+
+
 def _build_ulimit(value: Any) -> str | None:
     if isinstance(value, str):
         return "must be written as a number, not a string"
@@ -489,6 +499,8 @@ _SERVICE_CHECKS: tuple[tuple[tuple[str, ...], Check], ...] = (
     (("devices", "[]"), _device),
     (("build", "ssh", "[]"), _ssh_key),
     (("build", "additional_contexts", "[]"), _key_value),
+    (("build", "additional_contexts", "*"), _text),
+    (("group_add", "[]"), _group),
     (("build", "ulimits", "*"), _build_ulimit),
     (("ports", "[]"), _port_address),
     (("command",), _command),

@@ -192,6 +192,15 @@ def _normalise_string_list(value: Any, base: str) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _normalise_label_file(value: Any, base: str) -> Any:
+    paths = _normalise_string_list(value, base)
+    if not isinstance(paths, list):
+        return value
+    return [
+        rebase_path(path, base) if isinstance(path, str) else path for path in paths
+    ]
+
+
 def _normalise_labels(value: Any, base: str) -> Any:
     if isinstance(value, list):
         return key_value_mapping(value)
@@ -237,6 +246,7 @@ def _normalise_deploy(value: Any, base: str) -> Any:
 
 _SERVICE_TRANSFORMS: dict[str, Callable[[Any, str], Any]] = {
     "scale": _normalise_count,
+    "label_file": _normalise_label_file,
     "deploy": _normalise_deploy,
     "build": _normalise_build,
     "depends_on": _normalise_depends_on,

@@ -66,6 +66,8 @@ class TopologyContext:
     _dockerfiles: dict[tuple[Any, ...], ImageDefaults | None] = field(
         default_factory=dict
     )
+    #: Warnings found while building the model (Dockerfiles, odd expose entries).
+    dockerfile_warnings: list[Warning] = field(default_factory=list)
 
 
 def build_topology(project: CompletedProject, context: TopologyContext) -> Project:
@@ -83,7 +85,7 @@ def build_topology(project: CompletedProject, context: TopologyContext) -> Proje
         services=tuple(services),
         networks=_build_networks(project, services),
         volumes=_build_volumes(project, services),
-        warnings=context.warnings,
+        warnings=(*context.warnings, *context.dockerfile_warnings),
     )
     findings = build_findings(model, project.enabled)
     return Project(
@@ -134,6 +136,7 @@ def container_names(
 def _build_service(name: str, raw: dict[str, Any], context: TopologyContext) -> Service:
     network_mode = raw.get("network_mode")
     mode = network_mode if isinstance(network_mode, str) else None
+    _check_label_files(name, raw, context)
     environment = _resolve_environment(name, raw, context)
     raw_build = raw.get("build")
     return Service(
@@ -165,13 +168,17 @@ def _build_expose(
     for entry in entries:
         try:
             ports.extend(parse_expose(entry))
-        except ValueError as exc:
-            raise ComposeValidationError(
-                f"Service {name!r} exposes {entry!r}, which is not a port or range.",
-                location=location,
-                service=name,
-                key="expose",
-            ) from exc
+        except ValueError:
+            # Compose passes any expose text on to the engine unchecked; the
+            # model can only list real ports, so it says what it left out.
+            context.dockerfile_warnings.append(
+                Warning(
+                    message=f"Service {name!r} exposes {entry!r}, which is not a "
+                    "port or range; it is left out of the model.",
+                    location=location,
+                    code="expose",
+                )
+            )
     return tuple(ports)
 
 
@@ -260,6 +267,21 @@ def _resolve_environment(
         EnvironmentVariable(name=key, value=value, source=source)
         for key, (value, source) in sorted(variables.items())
     )
+
+
+def _check_label_files(
+    service: str, raw: Mapping[str, Any], context: TopologyContext
+) -> None:
+    # Compose reads label files to accept the project, as it reads env files.
+    for path in raw.get("label_file") or []:
+        if context.sources.read(str(path)) is None:
+            raise ComposeValidationError(
+                f"Service {service!r} reads label file {str(path)!r}, which was not "
+                "supplied; add it to the uploaded files or remove it.",
+                location=context.locate(("services", service, "label_file")),
+                service=service,
+                key="label_file",
+            )
 
 
 def _read_env_file(
@@ -513,8 +535,17 @@ def _image_defaults(
     try:
         return parse_dockerfile(text, name, target=target, build_args=build_args)
     except InputError as exc:
-        exc.service = exc.service or service
-        raise
+        # Compose does not read the Dockerfile to accept a project, so a
+        # Dockerfile we cannot read only costs the comparison with it.
+        context.dockerfile_warnings.append(
+            Warning(
+                message=f"Service {service!r}: {exc.message} The overrides are "
+                "listed without comparing them with the Dockerfile.",
+                location=exc.location,
+                code="dockerfile",
+            )
+        )
+        return None
 
 
 # --- networks and volumes ----------------------------------------------------------

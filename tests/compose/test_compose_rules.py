@@ -202,8 +202,24 @@ VALUES = [
     pytest.param(SERVICE + "configs:\n  c: {content: x}\n", True, id="config-content"),
 ]
 
-# References between parts of the project.
+# References between parts of the project, and files it reads.
 REFERENCES = [
+    pytest.param(_service("label_file: labels.txt"), False, id="label-file-missing"),
+    pytest.param(
+        "services:\n  a:\n    provider: {type: model}\n", True, id="provider-service"
+    ),
+    pytest.param(_service("expose: [web, 80]"), True, id="expose-word-passed-on"),
+    pytest.param(_service("group_add: [1.5]"), False, id="group-fraction"),
+    pytest.param(
+        "services:\n  a:\n    build: {context: ., additional_contexts: {k: 5}}\n",
+        False,
+        id="build-context-number",
+    ),
+    pytest.param(
+        "services:\n  a:\n    build: {context: ., dockerfile_inline: nonsense}\n",
+        True,
+        id="unreadable-dockerfile-is-not-compose's-business",
+    ),
     pytest.param(_service("secrets: [s]"), False, id="undefined-secret"),
     pytest.param(_service("configs: [c]"), False, id="undefined-config"),
     pytest.param(_service("models: [m]"), False, id="undefined-model"),

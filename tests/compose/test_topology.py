@@ -275,3 +275,21 @@ def test_command_split_as_compose_does() -> None:
     command = _parse(text).service("w").override("command")
 
     assert command is not None and command.value == ("npm", "ci")
+
+
+def test_unreadable_dockerfile_becomes_warning_not_error() -> None:
+    text = "services:\n  w:\n    build: {context: ., dockerfile_inline: nonsense}\n"
+
+    project = _parse(text)
+
+    assert [w.code for w in project.warnings] == ["dockerfile"]
+    assert project.images[0].defaults is None
+
+
+def test_expose_word_left_out_with_warning() -> None:
+    text = "services:\n  w:\n    image: x\n    expose: [web, '80']\n"
+
+    project = _parse(text)
+
+    assert [p.target for p in project.service("w").expose] == [80]
+    assert [w.code for w in project.warnings] == ["expose"]
