@@ -17,6 +17,15 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Route,
+    sync_playwright,
+)
 
 from service.web.app import create_app
 from service.web.settings import Settings
@@ -25,8 +34,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 
 HTTP_CLIENT_ERROR = "Failed to load resource: the server responded with a status of 4"
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 
 def find_free_port() -> int:
@@ -61,11 +68,11 @@ def live_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[playwright_sync.Browser]:
+def browser() -> Iterator[Browser]:
     """Launch Debian's Chromium once for the session; never download a browser."""
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium.")
-    with playwright_sync.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
@@ -93,11 +100,11 @@ class Watch:
 class Session:
     """A browser context watched by a ``Watch``."""
 
-    context: playwright_sync.BrowserContext
+    context: BrowserContext
     watch: Watch
     base_url: str
 
-    def new_page(self) -> playwright_sync.Page:
+    def new_page(self) -> Page:
         """Open a page whose console, errors and dialogs are recorded."""
         page = self.context.new_page()
         page.on("console", self._on_console)
@@ -105,7 +112,7 @@ class Session:
         page.on("dialog", self._on_dialog)
         return page
 
-    def _on_console(self, message: playwright_sync.ConsoleMessage) -> None:
+    def _on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
         # Chromium logs every 4xx answer to fetch(); an input error is one.
@@ -114,13 +121,13 @@ class Session:
         else:
             self.watch.console_errors.append(message.text)
 
-    def _on_dialog(self, dialog: playwright_sync.Dialog) -> None:
+    def _on_dialog(self, dialog: Dialog) -> None:
         self.watch.dialogs.append(dialog.message)
         dialog.dismiss()
 
 
 def open_session(
-    browser: playwright_sync.Browser, base_url: str, *, javascript: bool = True
+    browser: Browser, base_url: str, *, javascript: bool = True
 ) -> Session:
     """Open a browser context that lets requests reach ``base_url`` only."""
     context = browser.new_context(
@@ -130,7 +137,7 @@ def open_session(
     )
     watch = Watch()
 
-    def guard(route: playwright_sync.Route) -> None:
+    def guard(route: Route) -> None:
         url = route.request.url
         if url == base_url or url.startswith(base_url + "/"):
             route.continue_()
@@ -143,7 +150,7 @@ def open_session(
 
 
 @pytest.fixture
-def session(browser: playwright_sync.Browser, live_server: str) -> Iterator[Session]:
+def session(browser: Browser, live_server: str) -> Iterator[Session]:
     """A watched browser context with JavaScript on."""
     opened = open_session(browser, live_server)
     yield opened
@@ -151,6 +158,6 @@ def session(browser: playwright_sync.Browser, live_server: str) -> Iterator[Sess
 
 
 @pytest.fixture
-def page(session: Session) -> playwright_sync.Page:
+def page(session: Session) -> Page:
     """A watched page on a fresh context."""
     return session.new_page()

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from service.render.styles import LOOPBACK_LINE, PUBLIC_LINE
 from service.web.pages import EXAMPLE_COMPOSE
@@ -353,23 +353,21 @@ def test_page_picked_files_are_listed_in_compose_order(
     page: Page, session: Session
 ) -> None:
     open_page(page, session.base_url)
-    page.set_input_files(
-        "#file-picker",
-        files=[
-            {
-                "name": "compose.override.yaml",
-                "mimeType": "text/yaml",
-                "buffer": b"services:\n  web:\n    image: nginx:2\n",
-            },
-            {"name": ".env", "mimeType": "text/plain", "buffer": b"PORT=8088\n"},
-            {
-                "name": "compose.yaml",
-                "mimeType": "text/yaml",
-                "buffer": b"services:\n  web:\n    image: nginx:1\n"
-                b"    ports: ['${PORT}:80']\n",
-            },
-        ],
-    )
+    picked: list[FilePayload] = [
+        {
+            "name": "compose.override.yaml",
+            "mimeType": "text/yaml",
+            "buffer": b"services:\n  web:\n    image: nginx:2\n",
+        },
+        {"name": ".env", "mimeType": "text/plain", "buffer": b"PORT=8088\n"},
+        {
+            "name": "compose.yaml",
+            "mimeType": "text/yaml",
+            "buffer": b"services:\n  web:\n    image: nginx:1\n"
+            b"    ports: ['${PORT}:80']\n",
+        },
+    ]
+    page.set_input_files("#file-picker", files=picked)
     wait_until_settled(page, "ready")
 
     names = page.locator("#file-list .file-open").all_inner_texts()
@@ -384,9 +382,9 @@ def test_page_picked_files_are_listed_in_compose_order(
 
 
 def test_page_without_javascript_renders_through_the_form(
-    browser: object, live_server: str
+    browser: Browser, live_server: str
 ) -> None:
-    session = open_session(browser, live_server, javascript=False)  # type: ignore[arg-type]
+    session = open_session(browser, live_server, javascript=False)
     try:
         page = session.new_page()
         page.goto(live_server)

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from service.compose import ComposeFile
 from service.model import PortBinding

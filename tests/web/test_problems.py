@@ -264,8 +264,13 @@ def test_healthz_unusable_graphviz_answers_503(
 def test_healthz_probes_graphviz_once_per_period(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = []
-    monkeypatch.setattr(render, "render_diagram", lambda *a: calls.append(a) or b"")
+    calls: list[tuple[object, ...]] = []
+
+    def count_render(*args: object) -> bytes:
+        calls.append(args)
+        return b""
+
+    monkeypatch.setattr(render, "render_diagram", count_render)
 
     answers = [client.get("/healthz").status_code for _ in range(5)]
 
