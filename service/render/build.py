@@ -14,7 +14,15 @@ from collections import deque
 from collections.abc import Iterable
 
 from service.errors import UnknownServiceError
-from service.model import Finding, Image, Project, Service, hide_values
+from service.model import (
+    Dependency,
+    Finding,
+    Image,
+    Mount,
+    Project,
+    Service,
+    hide_values,
+)
 from service.render import styles
 from service.render.graph import Edge, Graph, Node, Region
 from service.render.ids import element_id, image_id, service_id, volume_id
@@ -23,6 +31,7 @@ from service.render.layout import (
     COLUMNS_FROM,
     count_columns,
     depth_layers,
+    needed_services,
     split_columns,
 )
 from service.render.nodes import (
@@ -40,6 +49,15 @@ from service.render.regions import build_network_regions
 
 NAME_LIMIT = 60
 TITLE_SEPARATOR = " \u00b7 "
+
+#: Port labels other than a fixed port open to the network are set smaller.
+_QUIET = ' POINT-SIZE="9"'
+
+#: How a depends_on edge names the condition it waits for; plain start says nothing.
+_CONDITION_WORDS = {
+    "service_healthy": "when healthy",
+    "service_completed_successfully": "after it completes",
+}
 
 
 def build_graph(project: Project, options: DiagramOptions) -> Graph:
@@ -91,18 +109,11 @@ def select_services(project: Project, focus: str | None) -> tuple[Service, ...]:
 
     wanted, queue = {focus}, deque([focus])
     while queue:
-        for needed in _needs(by_name[queue.popleft()]):
+        for needed in needed_services(by_name[queue.popleft()]):
             if needed in by_name and needed not in wanted:
                 wanted.add(needed)
                 queue.append(needed)
     return tuple(by_name[name] for name in sorted(wanted))
-
-
-def _needs(service: Service) -> Iterable[str]:
-    yield from (dependency.service for dependency in service.depends_on)
-    mode = service.network_mode or ""
-    if mode.startswith("service:"):
-        yield mode.removeprefix("service:")
 
 
 def _build_title(
@@ -309,7 +320,7 @@ def _is_loud(run: PortRun) -> bool:
 
 def _port_node(node_id: str, run: PortRun) -> Node:
     fill, line, words = styles.EXPOSURE_STYLES[run.exposure]
-    is_public = _is_loud(run)
+    is_loud = _is_loud(run)
     return Node(
         id=node_id,
         label=build_port_label(run),
@@ -317,10 +328,10 @@ def _port_node(node_id: str, run: PortRun) -> Node:
         f"{words}",
         attrs={
             "shape": "box",
-            "style": "rounded,filled,bold" if is_public else "rounded,filled",
+            "style": "rounded,filled,bold" if is_loud else "rounded,filled",
             "fillcolor": fill,
             "color": line,
-            "penwidth": "2.5" if is_public else "1.2",
+            "penwidth": "2.5" if is_loud else "1.2",
         },
     )
 
@@ -342,9 +353,6 @@ def _port_edge(node_id: str, service: Service, run: PortRun) -> Edge:
             "penwidth": "2.2" if _is_loud(run) else "1.2",
         },
     )
-
-
-_QUIET = ' POINT-SIZE="9"'
 
 
 def _add_host_network_services(host: Region, services: tuple[Service, ...]) -> None:
@@ -388,38 +396,42 @@ def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
         service.name: {d.service for d in service.depends_on if d.service in drawn}
         for service in services
     }
+
     for service in services:
         for dependency in sorted(service.depends_on, key=lambda d: d.service):
             if dependency.service not in drawn:
                 continue
             if _is_implied(needs, service.name, dependency.service):
                 continue
-            condition = _CONDITION_WORDS.get(dependency.condition, "")
             graph.styles.add("depends_on")
-            graph.add_edge(
-                Edge(
-                    tail=service_id(service.name),
-                    head=service_id(dependency.service),
-                    id=element_id(
-                        "edge", "depends_on", service.name, dependency.service
-                    ),
-                    tooltip=f"{service.name} depends on {dependency.service}"
-                    + (f" ({condition})" if condition else ""),
-                    label=Html(
-                        f'<FONT POINT-SIZE="9" COLOR="{styles.DEPENDS_LINE}">'
-                        f"{html_text(condition, 30)}</FONT>"
-                    )
-                    if condition and not quiet
-                    else None,
-                    attrs={
-                        "style": "dashed",
-                        "color": styles.DEPENDS_LINE,
-                        "arrowhead": "vee",
-                        "constraint": "false",
-                        "penwidth": "0.8" if quiet else "1",
-                    },
-                )
-            )
+            graph.add_edge(_dependency_edge(service, dependency, quiet=quiet))
+
+
+def _dependency_edge(service: Service, dependency: Dependency, *, quiet: bool) -> Edge:
+    condition = _CONDITION_WORDS.get(dependency.condition, "")
+    tooltip = f"{service.name} depends on {dependency.service}"
+    label = None
+    if condition:
+        tooltip += f" ({condition})"
+    if condition and not quiet:
+        label = Html(
+            f'<FONT POINT-SIZE="9" COLOR="{styles.DEPENDS_LINE}">'
+            f"{html_text(condition, 30)}</FONT>"
+        )
+    return Edge(
+        tail=service_id(service.name),
+        head=service_id(dependency.service),
+        id=element_id("edge", "depends_on", service.name, dependency.service),
+        tooltip=tooltip,
+        label=label,
+        attrs={
+            "style": "dashed",
+            "color": styles.DEPENDS_LINE,
+            "arrowhead": "vee",
+            "constraint": "false",
+            "penwidth": "0.8" if quiet else "1",
+        },
+    )
 
 
 def _is_implied(needs: dict[str, set[str]], start: str, target: str) -> bool:
@@ -437,49 +449,46 @@ def _is_implied(needs: dict[str, set[str]], start: str, target: str) -> bool:
     return False
 
 
-_CONDITION_WORDS = {
-    "service_healthy": "when healthy",
-    "service_completed_successfully": "after it completes",
-}
-
-
 def _add_volumes(graph: Graph, services: tuple[Service, ...]) -> None:
     for service in services:
         for mount in sorted(service.volumes, key=lambda m: (m.target, m.source or "")):
             if mount.type != "volume" or not mount.source:
                 continue
-            node_id = volume_id(mount.source)
             graph.styles.add("volume")
-            graph.add_node(
-                Node(
-                    id=node_id,
-                    label=Html(
-                        f'<FONT POINT-SIZE="9" COLOR="{styles.MUTED}">volume</FONT>'
-                        f"<BR/>{html_text(mount.source, NAME_LIMIT)}"
-                    ),
-                    tooltip=f"Named volume {mount.source}",
-                    attrs={
-                        "shape": "cylinder",
-                        "style": "filled",
-                        "fillcolor": styles.VOLUME_FILL,
-                        "color": styles.VOLUME_LINE,
-                    },
-                )
-            )
-            target = mount.target + (" (read-only)" if mount.read_only else "")
-            graph.add_edge(
-                Edge(
-                    tail=service_id(service.name),
-                    head=node_id,
-                    id=element_id("edge", "volume", service.name, mount.source),
-                    tooltip=f"{service.name} mounts {mount.source} at {target}",
-                    label=Html(
-                        f'<FONT POINT-SIZE="9" COLOR="{styles.VOLUME_LINE}">'
-                        f"{html_text(target, 40)}</FONT>"
-                    ),
-                    attrs={"color": styles.VOLUME_LINE, "style": "dotted"},
-                )
-            )
+            graph.add_node(_volume_node(mount.source))
+            graph.add_edge(_volume_edge(service, mount, mount.source))
+
+
+def _volume_node(name: str) -> Node:
+    return Node(
+        id=volume_id(name),
+        label=Html(
+            f'<FONT POINT-SIZE="9" COLOR="{styles.MUTED}">volume</FONT>'
+            f"<BR/>{html_text(name, NAME_LIMIT)}"
+        ),
+        tooltip=f"Named volume {name}",
+        attrs={
+            "shape": "cylinder",
+            "style": "filled",
+            "fillcolor": styles.VOLUME_FILL,
+            "color": styles.VOLUME_LINE,
+        },
+    )
+
+
+def _volume_edge(service: Service, mount: Mount, name: str) -> Edge:
+    target = mount.target + (" (read-only)" if mount.read_only else "")
+    return Edge(
+        tail=service_id(service.name),
+        head=volume_id(name),
+        id=element_id("edge", "volume", service.name, name),
+        tooltip=f"{service.name} mounts {name} at {target}",
+        label=Html(
+            f'<FONT POINT-SIZE="9" COLOR="{styles.VOLUME_LINE}">'
+            f"{html_text(target, 40)}</FONT>"
+        ),
+        attrs={"color": styles.VOLUME_LINE, "style": "dotted"},
+    )
 
 
 def _add_legend(graph: Graph) -> None:

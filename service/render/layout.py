@@ -43,7 +43,7 @@ def depth_layers(services: Sequence[Service]) -> list[list[str]]:
     A service's depth is one more than the deepest service it needs; one
     that needs nothing drawn has depth 1. Names within a layer are sorted.
     """
-    needs = {service.name: set(_needs(service)) for service in services}
+    needs = {service.name: set(needed_services(service)) for service in services}
     depths: dict[str, int] = {}
     for name in sorted(needs):
         _depth(name, needs, depths, set())
@@ -53,7 +53,12 @@ def depth_layers(services: Sequence[Service]) -> list[list[str]]:
     return [by_depth[depth] for depth in sorted(by_depth, reverse=True)]
 
 
-def _needs(service: Service) -> Iterable[str]:
+def needed_services(service: Service) -> Iterable[str]:
+    """Yield the services ``service`` needs: its depends_on and its network owner.
+
+    A service on ``network_mode: service:x`` cannot start without x, so for
+    the layout and the focus filter x is a dependency like any other.
+    """
     yield from (dependency.service for dependency in service.depends_on)
     mode = service.network_mode or ""
     if mode.startswith("service:"):

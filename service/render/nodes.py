@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from service.model import Finding, Image, Override, Project, Service
+from service.model import Finding, Image, ImageDefaults, Override, Project, Service
 from service.render import styles
 from service.render.labels import Html, html_text, shorten
 from service.render.options import DiagramOptions
-from service.render.ports import HOST_EXPOSURES, build_port_runs
-from service.render.ports import PortRun as PortRun
+from service.render.ports import HOST_EXPOSURES, PortRun, build_port_runs
 
 VALUE_LIMIT = 56
 NAME_LIMIT = 48
@@ -88,16 +87,14 @@ def build_image_label(image: Image, *, compact: bool = False) -> Html:
         if image.build.target:
             rows.append(_row(_pair("target", image.build.target)))
     if image.defaults is not None and not compact:
-        rows.extend(_image_default_rows(image))
+        rows.extend(_image_default_rows(image.defaults))
     if len(image.used_by) > 1:
         runs_in = f"runs in {len(image.used_by)} services"
         rows.append(_row(f'<FONT COLOR="{colour}"><B>{runs_in}</B></FONT>'))
     return _table(rows)
 
 
-def _image_default_rows(image: Image) -> list[str]:
-    defaults = image.defaults
-    assert defaults is not None
+def _image_default_rows(defaults: ImageDefaults) -> list[str]:
     rows = []
     if defaults.base_image:
         rows.append(_row(_pair("FROM", defaults.base_image)))
@@ -124,8 +121,8 @@ def build_port_label(run: PortRun) -> Html:
         return Html(
             f'{address} <FONT POINT-SIZE="9" COLOR="{line}">(random host port)</FONT>'
         )
-    else:
-        address += f' <FONT POINT-SIZE="10">{html_text(run.protocol, 10)}</FONT>'
+
+    address += f' <FONT POINT-SIZE="10">{html_text(run.protocol, 10)}</FONT>'
     return Html(
         f"<B>{address}</B><BR/>"
         f'<FONT POINT-SIZE="10" COLOR="{line}">{html_text(words, 60)}</FONT>'
@@ -243,8 +240,8 @@ def _override_text(
         items = [str(item) for item in override.value]
     if items is not None:
         is_long = compact or len(items) > LONG_LIST
-        listed = _one_line(override.key, items) if is_long else None
-        return (listed or _wrapped(override.key, items)) + _relation_note(override)
+        listed = _one_line if is_long else _wrapped
+        return listed(override.key, items) + _relation_note(override)
     value = override.value
     if isinstance(value, list | tuple):
         value = " ".join(str(item) for item in value)
@@ -291,7 +288,7 @@ def _internal_port_rows(service: Service) -> list[str]:
 
 def _finding_rows(findings: Sequence[Finding], compact: bool) -> list[str]:
     rows = []
-    for finding in sorted(findings, key=lambda f: (f.severity, f.code, f.message)):
+    for finding in _in_order(findings):
         colour = styles.SEVERITY_COLOURS.get(finding.severity, styles.INK)
         badge = finding.severity.upper()
         message = (
@@ -307,11 +304,15 @@ def _finding_rows(findings: Sequence[Finding], compact: bool) -> list[str]:
     return rows
 
 
+def _in_order(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.severity, f.code, f.message))
+
+
 def build_service_tooltip(service: Service, findings: Sequence[Finding]) -> str:
     """Return the plain-text tooltip of a service box, findings first."""
     lines = [
         f"{finding.severity}: {shorten(finding.message, TOOLTIP_LIMIT)}"
-        for finding in sorted(findings, key=lambda f: (f.severity, f.code, f.message))
+        for finding in _in_order(findings)
     ]
     lines.append(f"Service {shorten(service.name, TOOLTIP_LIMIT)}")
     lines.append(f"Image {shorten(service.image, TOOLTIP_LIMIT)}")
@@ -401,9 +402,13 @@ def _row(cell: str) -> str:
 
 
 def _pair(key: str, value: str) -> str:
+    return _key(key, 30) + html_text(value, VALUE_LIMIT)
+
+
+def _key(key: str, limit: int) -> str:
+    """Return a row's key in the muted colour, followed by a space."""
     return (
-        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">{html_text(key, 30)}</FONT> '
-        f"{html_text(value, VALUE_LIMIT)}"
+        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">{html_text(key, limit)}</FONT> '
     )
 
 
@@ -441,11 +446,7 @@ def _one_line(key: str, items: Sequence[str]) -> str:
     rest = len(items) - len(shown)
     text = ", ".join(shown) + (f" +{rest}" if rest else "")
     count = f" ({len(items)})" if len(items) > 1 else ""
-    return (
-        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">'
-        f"{html_text(key + count, 40)}</FONT> "
-        f"{html_text(text, COMPACT_LIMIT)}{LEFT_BREAK}"
-    )
+    return _key(key + count, 40) + f"{html_text(text, COMPACT_LIMIT)}{LEFT_BREAK}"
 
 
 def _wrapped(key: str, items: Sequence[str]) -> str:
@@ -464,7 +465,4 @@ def _wrapped(key: str, items: Sequence[str]) -> str:
     if shown < len(items):
         lines.append(f"+{len(items) - shown} more")
     body = LEFT_BREAK.join(html_text(line, VALUE_LIMIT + 10) for line in lines)
-    return (
-        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">{html_text(key, 30)}</FONT> '
-        f"{body}{LEFT_BREAK}"
-    )
+    return _key(key, 30) + body + LEFT_BREAK
