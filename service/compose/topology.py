@@ -221,7 +221,7 @@ def _build_mounts(
             continue
         source = volume.get("source")
         if volume.get("type") == "bind" and isinstance(source, str):
-            source = absolute_path(source, context.project_directory)
+            source = project_path(source, context.project_directory)
         mounts.append(
             Mount(
                 type=str(volume.get("type", "volume")),
@@ -238,6 +238,21 @@ def absolute_path(path: str, directory: str) -> str:
     if posixpath.isabs(path) or path.startswith("~"):
         return path
     return posixpath.normpath(posixpath.join(directory, path))
+
+
+def project_path(path: str, directory: str) -> str:
+    """Return ``path`` relative to the project folder when it lies inside it.
+
+    Compose reports absolute paths, but those name the machine that read the
+    file; a diagram committed to a docs repository must not change with it.
+    """
+    absolute = absolute_path(path, directory)
+    root = directory.rstrip("/") or "/"
+    if absolute == root:
+        return "."
+    if absolute.startswith(root.rstrip("/") + "/"):
+        return posixpath.relpath(absolute, root)
+    return absolute
 
 
 # --- environment --------------------------------------------------------------------
@@ -492,7 +507,7 @@ def _build_images(
 def _build_spec(build: Mapping[str, Any], context: TopologyContext) -> BuildSpec:
     build_context = str(build.get("context") or ".")
     if not is_remote(build_context):
-        build_context = absolute_path(build_context, context.project_directory)
+        build_context = project_path(build_context, context.project_directory)
     target = build.get("target")
     return BuildSpec(
         context=build_context,

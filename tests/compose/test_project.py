@@ -164,7 +164,7 @@ def test_parse_project_include_and_extends_files_read_through_sources() -> None:
     assert project.service("web").override("user") is not None
     db_image = project.image("p-db")
     assert db_image.build is not None
-    assert db_image.build.context == "/p/sub/pg"
+    assert db_image.build.context == "sub/pg"
 
 
 def test_parse_project_missing_included_file_names_it() -> None:
