@@ -8,13 +8,14 @@ Errors are answered by ``service.web.problems``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from service.compose import ProjectInput
+from service.render import MEDIA_TYPES
 from service.render.options import DiagramOptions, Direction
 from service.web.cache import etag_for, is_not_modified
 from service.web.inputs import (
@@ -30,17 +31,10 @@ from service.web.renders import MODEL_MEDIA_TYPE, Answer, Renderer
 from service.web.settings import Settings
 
 Format: TypeAlias = Literal["svg", "png", "pdf", "dot", "json"]
-FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot", "json")
+FORMATS: tuple[str, ...] = get_args(Format)
 
-#: What each format is sent as; the renderer's table is the source of truth
-#: at run time, this one documents the API.
-FORMAT_MEDIA_TYPES = {
-    "svg": "image/svg+xml",
-    "png": "image/png",
-    "pdf": "application/pdf",
-    "dot": "text/vnd.graphviz",
-    "json": "application/json",
-}
+#: What each format is sent as, without parameters, for the OpenAPI schema.
+FORMAT_MEDIA_TYPES = {fmt: media.split(";")[0] for fmt, media in MEDIA_TYPES.items()}
 
 #: Headers that keep a rendered SVG inert even when opened on its own.
 SAFE_IMAGE_HEADERS = {
@@ -76,6 +70,19 @@ def with_error_images(responses: dict[int | str, dict[str, Any]]) -> Any:
         documented[status] = entry
     return documented
 
+
+#: The answers of every diagram route, for the OpenAPI schema.
+DIAGRAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The diagram in the requested format.",
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in FORMAT_MEDIA_TYPES.values()
+        },
+    },
+    304: {"description": "The If-None-Match tag is still current."},
+    **problem_responses(400, 413, 415, 422, 500, 503),
+}
 
 #: The request body every project route reads, for the OpenAPI schema.
 PROJECT_REQUEST_BODY: dict[str, Any] = {
@@ -208,19 +215,7 @@ async def post_model(
 @router.post(
     "/api/v1/diagram",
     summary="Draw a project's diagram",
-    responses=with_error_images(
-        {
-            200: {
-                "description": "The diagram in the requested format.",
-                "content": {
-                    media: {"schema": {"type": "string", "format": "binary"}}
-                    for media in FORMAT_MEDIA_TYPES.values()
-                },
-            },
-            304: {"description": "The If-None-Match tag is still current."},
-            **problem_responses(400, 413, 415, 422, 500, 503),
-        }
-    ),
+    responses=with_error_images(DIAGRAM_RESPONSES),
     openapi_extra={"requestBody": PROJECT_REQUEST_BODY},
 )
 async def post_diagram(

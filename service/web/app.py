@@ -21,8 +21,6 @@ template or static folder is missing.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -38,7 +36,8 @@ from starlette.responses import HTMLResponse
 
 from service import __version__, render
 from service.errors import ComposeTopologyError
-from service.web import api, kroki
+from service.render.ids import service_id
+from service.web import api, kroki, pages
 from service.web.inputs import ProjectBody, ProjectFile
 from service.web.logs import RequestLogMiddleware
 from service.web.problems import Problem, install_problem_handler
@@ -53,7 +52,6 @@ DESCRIPTION = (
     "containers, overrides and who can reach which port. Errors are RFC 9457 "
     "problem documents (or an SVG picture of the error for image clients)."
 )
-PAGES_MODULE = "service.web.pages"
 SWAGGER_ASSETS = "/docs/assets"
 DOCS_OPENAPI_URL = "/docs/openapi.json"
 
@@ -79,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.templates = Jinja2Templates(directory=settings.templates_dir)
+    app.state.templates = _build_templates(settings)
     app.state.renderer = Renderer(settings)
 
     install_problem_handler(app)
@@ -110,12 +108,18 @@ def check_environment(settings: Settings) -> None:
             )
 
 
+def _build_templates(settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=settings.templates_dir)
+    # A finding names its service; the page links it to the service's node,
+    # whose id only the renderer knows how to spell.
+    templates.env.globals["service_id"] = service_id
+    return templates
+
+
 def _include_routes(app: FastAPI, settings: Settings) -> None:
     app.include_router(api.router)
     app.include_router(kroki.router)
-    if importlib.util.find_spec(PAGES_MODULE) is not None:
-        pages = importlib.import_module(PAGES_MODULE)
-        app.include_router(pages.router)
+    app.include_router(pages.router)
 
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.mount(

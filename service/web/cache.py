@@ -14,10 +14,10 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from service import __version__
 from service.compose import MappingSource, ProjectInput
+from service.render.options import DiagramOptions
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,13 @@ class CachedAnswer:
 
 
 def build_cache_key(
-    kind: str, project_input: ProjectInput, fmt: str, options: Any = None
+    kind: str,
+    project_input: ProjectInput,
+    fmt: str,
+    options: DiagramOptions | None = None,
 ) -> str:
     """Return a hex digest naming this exact answer of this service version.
 
-    ``options`` is a dataclass of rendering options (or None for the model).
     Only uploaded content takes part: the web service never reads elsewhere.
     """
     sources = project_input.sources

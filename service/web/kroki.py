@@ -28,12 +28,11 @@ from service.compose import ComposeFile, ProjectInput
 from service.errors import InputError, LimitExceededError, UnsupportedMediaError
 from service.render.options import DiagramOptions
 from service.web.api import (
-    FORMAT_MEDIA_TYPES,
+    DIAGRAM_RESPONSES,
     FORMATS,
     Options,
     ProjectQuery,
     answer_diagram,
-    problem_responses,
     settings_of,
     with_error_images,
 )
@@ -136,19 +135,8 @@ FormatPath = Annotated[
     ),
 ]
 
-_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The diagram in the requested format.",
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in FORMAT_MEDIA_TYPES.values()
-        },
-    },
-    304: {"description": "The If-None-Match tag is still current."},
-    **problem_responses(400, 413, 415, 422, 500, 503),
-}
 _FORMAT_PATH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **_IMAGE_RESPONSES,
+    **DIAGRAM_RESPONSES,
     404: {
         "description": "The format is not one we draw.",
         "content": {
@@ -210,7 +198,7 @@ async def post_compose_diagram(
     settings = settings_of(request)
     media_type, charset = parse_content_type(request.headers.get("content-type"))
     if media_type not in (*RAW_MEDIA_TYPES, JSON_MEDIA_TYPE, ""):
-        raise_unsupported(media_type)
+        raise unsupported_media(media_type)
 
     body = await load_body(request, settings.limits, settings.body_timeout_seconds)
     if media_type == JSON_MEDIA_TYPE:
@@ -227,7 +215,7 @@ async def post_compose_diagram(
 @router.post(
     "/",
     summary="Draw a diagram described in a JSON body (Kroki POST /)",
-    responses=with_error_images(_IMAGE_RESPONSES),
+    responses=with_error_images(DIAGRAM_RESPONSES),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -244,7 +232,7 @@ async def post_kroki(request: Request) -> Response:
     settings = settings_of(request)
     media_type, _ = parse_content_type(request.headers.get("content-type"))
     if media_type != JSON_MEDIA_TYPE:
-        raise_unsupported(media_type, expected="application/json")
+        raise unsupported_media(media_type, expected="application/json")
 
     body = await load_body(request, settings.limits, settings.body_timeout_seconds)
     document = parse_json_body(KrokiRequest, body)
@@ -314,10 +302,12 @@ def _check_format(fmt: str) -> None:
         )
 
 
-def raise_unsupported(media_type: str, expected: str | None = None) -> None:
-    """Refuse a body whose media type this route does not read."""
+def unsupported_media(
+    media_type: str, expected: str | None = None
+) -> UnsupportedMediaError:
+    """Return the error that refuses a body whose media type a route does not read."""
     wanted = expected or "text/plain, a YAML type or application/json"
-    raise UnsupportedMediaError(
+    return UnsupportedMediaError(
         f"The body's media type {media_type!r} is not read here; send {wanted}."
     )
 

@@ -15,6 +15,7 @@ import math
 import textwrap
 from dataclasses import dataclass
 from html import escape
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -199,9 +200,21 @@ def _from_http(exc: HTTPException, instance: str) -> tuple[Problem, dict[str, st
     titles = {404: "Not found", 405: "Method not allowed", 408: "Request timeout"}
     title = titles.get(exc.status_code, "HTTP error")
     slug = title.lower().replace(" ", "-")
+    headers = dict(exc.headers or {})
     detail = exc.detail if isinstance(exc.detail, str) else title
+    if detail == HTTPStatus(exc.status_code).phrase:
+        detail = _routing_sentence(exc.status_code, instance, headers.get("Allow"))
     kind = Kind(exc.status_code, slug, title)
-    return _problem(kind, detail, instance=instance), dict(exc.headers or {})
+    return _problem(kind, detail, instance=instance), headers
+
+
+def _routing_sentence(status: int, path: str, allow: str | None) -> str:
+    # The framework's own 404 and 405 carry only the status phrase.
+    if status == 404:
+        return f"There is nothing at {path!r}; the routes are listed at /docs."
+    if status == 405 and allow:
+        return f"The route {path!r} does not take this method; use {allow}."
+    return f"The request to {path!r} failed: {HTTPStatus(status).phrase}."
 
 
 def _problem(kind: Kind, detail: str, **extra: Any) -> Problem:
