@@ -74,7 +74,7 @@ def render_diagram(
         if fmt == "dot"
         else render_graphviz(dot_text, fmt, limits)
     )
-    logger.info(
+    logger.debug(
         "Rendered %s: %d services, %d bytes, DOT %.3fs, layout %.3fs",
         fmt,
         len(project.services),

@@ -123,7 +123,7 @@ def render_graphviz(dot_text: str, fmt: str, limits: Limits) -> bytes:
         output = _read_output(stdout, returncode, stderr, limits)
     if fmt == "pdf":
         output = _fix_pdf_date(output)
-    logger.info(
+    logger.debug(
         "Graphviz rendered %s: %d bytes in %.3fs",
         fmt,
         len(output),

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
-import logging
 import re
-import zlib
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
@@ -32,10 +29,10 @@ from starlette.responses import HTMLResponse
 
 from service.compose import ComposeFile, ProjectInput
 from service.errors import ComposeTopologyError, InputError, UnsupportedMediaError
-from service.model import Image, Override, PortBinding, Project, Service
-from service.render.ids import image_id, service_id
-from service.render.options import DiagramOptions
+from service.model import Project
+from service.render.options import DiagramOptions, Direction
 from service.web.inputs import (
+    DEFAULT_COMPOSE_NAME,
     QueryInputs,
     build_project_input,
     check_file_count,
@@ -44,17 +41,16 @@ from service.web.inputs import (
     normalise_name,
     parse_content_type,
 )
+from service.web.kroki import encode_diagram_source
+from service.web.logs import note
 from service.web.problems import build_problem
 from service.web.renders import Renderer
 from service.web.settings import Settings
-
-logger = logging.getLogger(__name__)
+from service.web.tables import LONG_VALUE, Tables, build_tables
 
 router = APIRouter(include_in_schema=False)
 
 FileKind: TypeAlias = Literal["compose", "env", "dockerfile"]
-
-DEFAULT_COMPOSE_NAME = "compose.yaml"
 
 #: The example from the issue on reading Compose files: one built image run by
 #: four services, a database on loopback, a public backend, an internal cache.
@@ -125,20 +121,6 @@ _DEFAULT_NAMES = (
     "docker-compose.yml",
 )
 
-#: The reader's words for each exposure, as the ports table shows them.
-_REACH = {
-    "public": "every interface: the network",
-    "interface": "one host interface",
-    "loopback": "this host only",
-    "host-network": "the host's network (network_mode: host)",
-    "internal": "Compose networks only",
-}
-
-#: Characters of an override value shown before the rest folds away.
-LONG_VALUE = 120
-
-_WORD_NEEDS_QUOTES = re.compile(r"[\s\"']")
-
 
 @dataclass(frozen=True)
 class ErrorView:
@@ -156,63 +138,6 @@ class ErrorView:
         """Return ``file:line:column`` with the parts that are known."""
         parts = (self.file, self.line, self.column)
         return ":".join(str(part) for part in parts if part is not None)
-
-
-@dataclass(frozen=True)
-class ImageRow:
-    """One row of the images table."""
-
-    ref: str
-    source: str
-    built_by: tuple[str, ...]
-    used_by: tuple[str, ...]
-    context: str | None
-    dockerfile: str | None
-    node_id: str
-
-
-@dataclass(frozen=True)
-class OverrideItem:
-    """One override of a container, with its value written out for reading."""
-
-    key: str
-    value: str
-    relation: str
-    image_default: str
-
-
-@dataclass(frozen=True)
-class ContainerRow:
-    """One row of the containers table: a service and what it overrides."""
-
-    name: str
-    image: str
-    replicas: int
-    containers: tuple[str, ...]
-    network_mode: str | None
-    overrides: tuple[OverrideItem, ...]
-    node_id: str
-
-
-@dataclass(frozen=True)
-class PortRow:
-    """One row of the ports table: a binding and who can reach it."""
-
-    service: str
-    binding: str
-    target: str
-    exposure: str
-    reach: str
-    node_id: str
-
-
-@dataclass(frozen=True)
-class Tables:
-    """The three tables shown beside the diagram."""
-
-    images: tuple[ImageRow, ...]
-    containers: tuple[ContainerRow, ...]
-    ports: tuple[PortRow, ...]
 
 
 @dataclass(frozen=True)
@@ -247,12 +172,12 @@ class IndexContext:
 class IndexForm:
     """The page's form as submitted: the project input and the diagram options."""
 
-    compose_name: str
-    compose_text: str
-    options: DiagramOptions
-    profiles: tuple[str, ...]
-    project_name: str
-    project_input: ProjectInput | None
+    compose_name: str = DEFAULT_COMPOSE_NAME
+    compose_text: str = ""
+    options: DiagramOptions = field(default_factory=DiagramOptions)
+    profiles: tuple[str, ...] = ()
+    project_name: str = ""
+    project_input: ProjectInput | None = None
     error: ErrorView | None = None
 
 
@@ -260,11 +185,7 @@ class IndexForm:
 async def index(request: Request) -> HTMLResponse:
     """Show the page with the example project drawn."""
     form = IndexForm(
-        compose_name=DEFAULT_COMPOSE_NAME,
         compose_text=EXAMPLE_COMPOSE,
-        options=DiagramOptions(),
-        profiles=(),
-        project_name="",
         project_input=build_project_input(
             [ComposeFile(DEFAULT_COMPOSE_NAME, EXAMPLE_COMPOSE)], QueryInputs()
         ),
@@ -318,9 +239,10 @@ async def build_index_context(request: Request, form: IndexForm) -> IndexContext
         project = await renderer.parse_project(form.project_input)
         svg = await renderer.render_diagram(form.project_input, "svg", form.options)
     except ComposeTopologyError as exc:
-        return dataclasses.replace(context, error=build_error_view(exc, request))
+        error = build_error_view(exc, request.url.path)
+        return dataclasses.replace(context, error=error)
 
-    logger.info("page render services=%d", len(project.services))
+    note(request, format="svg", services=len(project.services))
     return dataclasses.replace(
         context,
         project=project,
@@ -331,9 +253,9 @@ async def build_index_context(request: Request, form: IndexForm) -> IndexContext
     )
 
 
-def build_error_view(exc: Exception, request: Request) -> ErrorView:
+def build_error_view(exc: Exception, instance: str) -> ErrorView:
     """Describe ``exc`` the way the API's problem documents do."""
-    problem, _ = build_problem(exc, instance=request.url.path)
+    problem, _ = build_problem(exc, instance=instance)
     return ErrorView(
         title=problem.title,
         detail=problem.detail,
@@ -370,9 +292,8 @@ def build_image_links(request: Request, form: IndexForm) -> ImageLinks | None:
 
 
 def encode_for_url(text: str) -> str:
-    """Compress ``text`` with zlib and spell it as URL-safe base64, unpadded."""
-    compressed = zlib.compress(text.encode("utf-8"), 9)
-    return base64.urlsafe_b64encode(compressed).decode("ascii").rstrip("=")
+    """Return ``text`` as a Kroki URL segment without base64 padding."""
+    return encode_diagram_source(text).rstrip("=")
 
 
 # ---- Reading the form -------------------------------------------------------
@@ -384,15 +305,7 @@ async def load_index_form(request: Request) -> IndexForm:
     try:
         data = await load_form_data(request, settings)
     except (ComposeTopologyError, HTTPException) as exc:
-        return IndexForm(
-            compose_name=DEFAULT_COMPOSE_NAME,
-            compose_text="",
-            options=DiagramOptions(),
-            profiles=(),
-            project_name="",
-            project_input=None,
-            error=build_error_view(exc, request),
-        )
+        return IndexForm(error=build_error_view(exc, request.url.path))
     try:
         return await parse_index_form(data, settings)
     finally:
@@ -440,10 +353,8 @@ async def parse_index_form(data: FormData, settings: Settings) -> IndexForm:
     form = IndexForm(
         compose_name=compose_name,
         compose_text=compose_text,
-        options=DiagramOptions(),
         profiles=profiles,
         project_name=project_name,
-        project_input=None,
     )
 
     try:
@@ -456,8 +367,7 @@ async def parse_index_form(data: FormData, settings: Settings) -> IndexForm:
             settings,
         )
     except ComposeTopologyError as exc:
-        problem, _ = build_problem(exc, instance="/render")
-        error = ErrorView(problem.title, problem.detail, problem.status, problem.file)
+        error = build_error_view(exc, "/render")
         return dataclasses.replace(form, error=error)
     return dataclasses.replace(form, options=options, project_input=project_input)
 
@@ -465,13 +375,10 @@ async def parse_index_form(data: FormData, settings: Settings) -> IndexForm:
 def parse_diagram_options(data: FormData) -> DiagramOptions:
     """Read the layer options; an unticked check box is simply absent, so off."""
     toggles = {name: data.get(name) == "true" for name, _ in TOGGLES}
-    direction = _text_field(data, "direction") or "LR"
+    # DiagramOptions refuses a direction other than LR or TB.
+    direction = cast(Direction, _text_field(data, "direction") or "LR")
     service = _text_field(data, "service").strip() or None
-    return DiagramOptions(
-        **toggles,
-        direction=direction,  # type: ignore[arg-type]  # checked by DiagramOptions
-        service=service,
-    )
+    return DiagramOptions(**toggles, direction=direction, service=service)
 
 
 def build_form_project(
@@ -517,19 +424,21 @@ def file_kind(name: str) -> FileKind:
 
 def sort_files(files: Iterable[ComposeFile]) -> list[ComposeFile]:
     """Order files as ``docker compose -f`` takes them: base, override, the rest."""
-    kind_order = {"compose": 0, "env": 1, "dockerfile": 2}
+    return sorted(files, key=_file_rank)
 
-    def rank(file: ComposeFile) -> tuple[int, int, str]:
-        base = file.name.rsplit("/", 1)[-1]
-        if base in _DEFAULT_NAMES:
-            compose_rank = _DEFAULT_NAMES.index(base)
-        elif re.search(r"(?i)\.override\.ya?ml$", base):
-            compose_rank = 10
-        else:
-            compose_rank = 20
-        return kind_order[file_kind(file.name)], compose_rank, file.name
 
-    return sorted(files, key=rank)
+_KIND_ORDER: dict[FileKind, int] = {"compose": 0, "env": 1, "dockerfile": 2}
+
+
+def _file_rank(file: ComposeFile) -> tuple[int, int, str]:
+    base = file.name.rsplit("/", 1)[-1]
+    if base in _DEFAULT_NAMES:
+        compose_rank = _DEFAULT_NAMES.index(base)
+    elif re.search(r"(?i)\.override\.ya?ml$", base):
+        compose_rank = 10
+    else:
+        compose_rank = 20
+    return _KIND_ORDER[file_kind(file.name)], compose_rank, file.name
 
 
 def _uploads(data: FormData) -> list[UploadFile]:
@@ -550,100 +459,3 @@ async def _read_upload(part: UploadFile) -> ComposeFile:
 def _text_field(data: FormData, name: str) -> str:
     value = data.get(name)
     return value if isinstance(value, str) else ""
-
-
-# ---- Tables -----------------------------------------------------------------
-
-
-def build_tables(project: Project) -> Tables:
-    """Build the images, containers and ports tables of ``project``."""
-    return Tables(
-        images=tuple(build_image_row(image) for image in project.images),
-        containers=tuple(build_container_row(s) for s in project.services),
-        ports=tuple(
-            build_port_row(service, port)
-            for service in project.services
-            for port in service.ports + service.expose
-        ),
-    )
-
-
-def build_image_row(image: Image) -> ImageRow:
-    """Describe one image: where it comes from and who runs it."""
-    return ImageRow(
-        ref=image.ref,
-        source=image.source,
-        built_by=image.built_by,
-        used_by=image.used_by,
-        context=image.build.context if image.build else None,
-        dockerfile=image.build.dockerfile if image.build else None,
-        node_id=image_id(image.ref),
-    )
-
-
-def build_container_row(service: Service) -> ContainerRow:
-    """Describe one service's containers and what they override."""
-    return ContainerRow(
-        name=service.name,
-        image=service.image,
-        replicas=service.replicas,
-        containers=service.containers,
-        network_mode=service.network_mode,
-        overrides=tuple(build_override_item(o) for o in service.overrides),
-        node_id=service_id(service.name),
-    )
-
-
-def build_override_item(override: Override) -> OverrideItem:
-    """Write one override's value as a reader would type it."""
-    return OverrideItem(
-        key=override.key,
-        value=describe_value(override.key, override.value),
-        relation=override.relation,
-        image_default=describe_value(override.key, override.image_default),
-    )
-
-
-def describe_value(key: str, value: object) -> str:
-    """Show a value in a table cell; commands read as a command line."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        words = [str(word) for word in value]
-        if key in ("command", "entrypoint"):
-            return " ".join(_quote_word(word) for word in words)
-        return ", ".join(words)
-    return str(value)
-
-
-def _quote_word(word: str) -> str:
-    # Quoted as JSON, as static/tables.js quotes it, so both pages agree.
-    if word and not _WORD_NEEDS_QUOTES.search(word):
-        return word
-    return json.dumps(word, ensure_ascii=False)
-
-
-def build_port_row(service: Service, port: PortBinding) -> PortRow:
-    """Describe one port: the host side, the container side, and its reach."""
-    return PortRow(
-        service=service.name,
-        binding=describe_binding(port),
-        target=f"{port.target}/{port.protocol}",
-        exposure=port.exposure,
-        reach=_REACH.get(port.exposure, ""),
-        node_id=service_id(service.name),
-    )
-
-
-def describe_binding(port: PortBinding) -> str:
-    """Return the host side of a port as ``ip:port``; ``random`` for a random port."""
-    if port.exposure == "internal":
-        return "not published"
-    if port.exposure == "host-network":
-        return f"host:{port.target}"
-    published = "random" if port.random_host_port or not port.published else None
-    host_port = published or str(port.published)
-    host_ip = port.host_ip or "0.0.0.0"
-    if ":" in host_ip:
-        return f"[{host_ip}]:{host_port}"
-    return f"{host_ip}:{host_port}"

@@ -19,13 +19,12 @@ from service.web.app import create_app
 from service.web.pages import (
     EXAMPLE_COMPOSE,
     IndexContext,
-    describe_binding,
-    describe_value,
     encode_for_url,
     file_kind,
     sort_files,
 )
 from service.web.settings import Settings
+from service.web.tables import describe_binding, describe_value
 
 HOSTILE = "<script>alert(1)</script>"
 
