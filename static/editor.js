@@ -81,5 +81,5 @@ export function createEditor(textarea, gutter, errorBar) {
   new ResizeObserver(followScroll).observe(textarea);
   renderGutter();
 
-  return { setErrorLine, revealLine, setText, refresh: renderGutter };
+  return { setErrorLine, revealLine, setText };
 }

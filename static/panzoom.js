@@ -31,18 +31,25 @@ export function createPanZoom(viewport, canvas) {
     zoomAt(factor, viewport.clientWidth / 2, viewport.clientHeight / 2);
   }
 
+  function wholeScale(width, height) {
+    return Math.min(viewport.clientWidth / width, viewport.clientHeight / height, 1);
+  }
+
+  /** Show the canvas at `scale`, centred across, and at `top` or centred down. */
+  function placeAt(scale, width, height, top = null) {
+    view.scale = scale;
+    view.x = (viewport.clientWidth - width * scale) / 2;
+    view.y = top ?? (viewport.clientHeight - height * scale) / 2;
+    view.touched = false;
+    apply();
+  }
+
   function fit() {
     const width = canvas.offsetWidth;
     const height = canvas.offsetHeight;
-    if (!width || !height) {
-      return;
+    if (width && height) {
+      placeAt(Math.max(MIN_SCALE, wholeScale(width, height)), width, height);
     }
-    const scale = Math.min(viewport.clientWidth / width, viewport.clientHeight / height, 1);
-    view.scale = Math.max(MIN_SCALE, scale);
-    view.x = (viewport.clientWidth - width * view.scale) / 2;
-    view.y = (viewport.clientHeight - height * view.scale) / 2;
-    view.touched = false;
-    apply();
   }
 
   /**
@@ -55,16 +62,13 @@ export function createPanZoom(viewport, canvas) {
     if (!width || !height) {
       return;
     }
-    const whole = Math.min(viewport.clientWidth / width, viewport.clientHeight / height, 1);
+    const whole = wholeScale(width, height);
     if (whole >= READABLE_SCALE) {
-      fit();
+      placeAt(Math.max(MIN_SCALE, whole), width, height);
       return;
     }
-    view.scale = Math.max(whole, Math.min(viewport.clientWidth / width, 1, READABLE_SCALE * 2));
-    view.x = (viewport.clientWidth - width * view.scale) / 2;
-    view.y = 0;
-    view.touched = false;
-    apply();
+    const readable = Math.min(viewport.clientWidth / width, 1, READABLE_SCALE * 2);
+    placeAt(Math.max(whole, readable), width, height, 0);
   }
 
   function actualSize() {

@@ -10,7 +10,6 @@
 // no inline script) is the second wall should anything slip through.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const XLINK_NS = "http://www.w3.org/1999/xlink";
 
 const ALLOWED_ELEMENTS = new Set([
   "svg", "g", "title", "desc", "defs", "a",
@@ -67,15 +66,4 @@ export function buildSafeSvg(text) {
   }
   cleanElement(root);
   return document.importNode(root, true);
-}
-
-/** Return the tooltip text of a diagram node, from its <title> or link title. */
-export function nodeTooltip(node) {
-  const link = node.querySelector("a");
-  const linkTitle = link && link.getAttributeNS(XLINK_NS, "title");
-  if (linkTitle) {
-    return linkTitle;
-  }
-  const title = node.querySelector("title");
-  return title ? title.textContent : "";
 }
