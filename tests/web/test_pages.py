@@ -194,6 +194,7 @@ def test_index_html_labels_every_form_control(client: TestClient) -> None:
 
     controls = parsed.find("textarea") + parsed.find("select")
     controls += [e for e in parsed.find("input") if e.attrs.get("type") == "text"]
+    assert controls, "the page has no form controls, so none was checked"
     for control in controls:
         assert control.attrs.get("id") in labelled, control
 
