@@ -220,9 +220,9 @@ class Warning:
 
 @dataclass(frozen=True)
 class Project:
-    """The whole topology of one Compose project."""
+    """The whole topology of one Compose project; ``project`` is its name."""
 
-    name: str
+    project: str
     images: tuple[Image, ...] = ()
     services: tuple[Service, ...] = ()
     networks: tuple[Network, ...] = ()

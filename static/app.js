@@ -182,7 +182,7 @@ function showResult(result) {
     return;
   }
   canvas.replaceChildren(svgElement);
-  canvas.dataset.project = result.model.name;
+  canvas.dataset.project = result.model.project;
   if (!panZoom.view.touched) {
     panZoom.fitReadable();
   }
@@ -454,7 +454,7 @@ function wireLinking(container) {
 // ---- Downloads, links and sharing -------------------------------------------
 
 function fileStem() {
-  const name = state.lastGood?.model.name || "compose-topology";
+  const name = state.lastGood?.model.project || "compose-topology";
   return name.replace(/[^A-Za-z0-9._-]+/g, "-") || "compose-topology";
 }
 

@@ -19,6 +19,7 @@ import yaml
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 
 sys.path.insert(0, str(BENCH_DIR))
+from bench_layout import with_attributes  # noqa: E402
 from generate_stack import build_stack, render_stack  # noqa: E402
 
 sys.path.remove(str(BENCH_DIR))
@@ -162,6 +163,27 @@ def test_bench_http_quick_python_client_loads_every_endpoint(tmp_path: Path) -> 
     rows = lines[first_row : first_row + 5]
     errors = [row.rstrip(" |").rsplit("|", 1)[1].strip() for row in rows]
     assert errors == ["0"] * 5
+
+
+@pytest.mark.parametrize(
+    ("attributes", "expected"),
+    [
+        ({"newrank": "false"}, 'graph [id="g", newrank="false", label=<<B>x</B>>]'),
+        (
+            {"splines": "ortho"},
+            'graph [id="g", newrank="true", label=<<B>x</B>>, splines="ortho"]',
+        ),
+    ],
+    ids=["replaces-shipped-value", "appends-new-setting"],
+)
+def test_with_attributes_root_graph_line_gets_setting(
+    attributes: dict[str, str], expected: str
+) -> None:
+    dot_text = 'digraph "t" {\n  graph [id="g", newrank="true", label=<<B>x</B>>]\n}\n'
+
+    changed = with_attributes(dot_text, attributes)
+
+    assert changed.splitlines()[1].strip() == expected
 
 
 def _run_script(name: str, *args: str) -> str:

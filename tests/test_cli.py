@@ -297,7 +297,7 @@ def test_model_prints_the_documented_json(runner: CliRunner, project_dir: Path) 
 
     model = json.loads(result.stdout)
     assert result.exit_code == 0
-    assert {"name", "images", "services", "networks", "findings", "warnings"} <= set(
+    assert {"project", "images", "services", "networks", "findings", "warnings"} <= set(
         model
     )
     shared = next(i for i in model["images"] if i["ref"] == "cryphos-app:latest")
@@ -353,7 +353,7 @@ def test_model_compose_flags_reach_the_reader(
 
     assert "debug" not in [s["name"] for s in plain["services"]]
     assert "debug" in [s["name"] for s in with_profile["services"]]
-    assert with_profile["name"] == "demo"
+    assert with_profile["project"] == "demo"
 
 
 def test_model_env_file_flag_interpolates(runner: CliRunner, tmp_path: Path) -> None:

@@ -298,7 +298,7 @@ def test_own_compose_file_read_by_our_parser_is_loopback_only() -> None:
     project = parse_project(project_input, Limits())
     web = project.service("web")
 
-    assert project.name == "compose-topology"
+    assert project.project == "compose-topology"
     assert [(p.host_ip, p.published, p.target, p.exposure) for p in web.ports] == [
         ("127.0.0.1", "8000", 8000, "loopback")
     ]

@@ -265,7 +265,7 @@ def test_load_project_input_project_name_follows_compose_precedence(
 
     project_input = load_project_input(options, environ=environ, cwd=tmp_path)
 
-    assert parse_project(project_input, Limits()).name == expected
+    assert parse_project(project_input, Limits()).project == expected
 
 
 @pytest.mark.parametrize(
@@ -451,7 +451,7 @@ def test_discovery_matches_reference(
 
     services = expected["services"]
     assert isinstance(services, dict)
-    assert project.name == expected["name"]
+    assert project.project == expected["name"]
     assert {s.name: s.image for s in project.services} == {
         name: service["image"] for name, service in services.items()
     }

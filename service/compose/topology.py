@@ -8,6 +8,7 @@ from where each port can be reached.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -80,7 +81,7 @@ def build_topology(project: CompletedProject, context: TopologyContext) -> Proje
     defaults = {image.ref: image.defaults for image in images}
     services = [_compare_with_image(s, defaults.get(s.image)) for s in services]
     model = Project(
-        name=context.project_name,
+        project=context.project_name,
         images=tuple(images),
         services=tuple(services),
         networks=_build_networks(project, services),
@@ -88,15 +89,7 @@ def build_topology(project: CompletedProject, context: TopologyContext) -> Proje
         warnings=(*context.warnings, *context.dockerfile_warnings),
     )
     findings = build_findings(model, project.enabled)
-    return Project(
-        name=model.name,
-        images=model.images,
-        services=model.services,
-        networks=model.networks,
-        volumes=model.volumes,
-        findings=findings,
-        warnings=model.warnings,
-    )
+    return dataclasses.replace(model, findings=findings)
 
 
 # --- services ---------------------------------------------------------------------

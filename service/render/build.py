@@ -133,7 +133,7 @@ def _build_title(
             _count(published, "published port"),
         )
     )
-    parts = [f"project {shorten(project.name, NAME_LIMIT)}"]
+    parts = [f"project {shorten(project.project, NAME_LIMIT)}"]
     if focus is not None:
         parts.append(f"{shorten(focus, NAME_LIMIT)} and what it needs")
     parts.append(counts)

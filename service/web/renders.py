@@ -193,7 +193,7 @@ def _parse_for_output(
 
 def _render_probe(limits: Limits) -> None:
     probe = Project(
-        name="healthz",
+        project="healthz",
         images=(model.Image(ref="healthz", source="pull", used_by=("probe",)),),
         services=(
             model.Service(name="probe", image="healthz", containers=("healthz-1",)),

@@ -408,7 +408,7 @@ def normalise_model(project: Project, directory: str) -> NormalForm:
         for image in project.images
     }
     return {
-        "project": project.name,
+        "project": project.project,
         "services": _mark_shared_builds(services, images),
         "images": images,
         "networks": {

@@ -41,14 +41,14 @@ def test_normalise_project_name_as_compose(raw: str, normalised: str) -> None:
 def test_parse_project_name_from_directory_base_name() -> None:
     project = parse_project(_input(SIMPLE, project_directory="/srv/My App"))
 
-    assert project.name == "myapp"
+    assert project.project == "myapp"
     assert project.service("web").containers == ("myapp-web-1",)
 
 
 def test_parse_project_top_level_name_interpolated_and_normalised() -> None:
     text = "name: ${N:-Shop_Front}\n" + SIMPLE
 
-    assert parse_project(_input(text)).name == "shop_front"
+    assert parse_project(_input(text)).project == "shop_front"
 
 
 def test_parse_project_environment_name_wins_over_file() -> None:
@@ -56,7 +56,7 @@ def test_parse_project_environment_name_wins_over_file() -> None:
 
     project = parse_project(_input(text, variables={"COMPOSE_PROJECT_NAME": "env"}))
 
-    assert project.name == "env"
+    assert project.project == "env"
 
 
 def test_parse_project_name_variable_available_for_interpolation() -> None:

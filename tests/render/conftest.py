@@ -100,7 +100,7 @@ def build_example_project() -> Project:
         services=tuple(sorted((*APP_USERS, "db", "redis"))),
     )
     return Project(
-        name="example",
+        project="example",
         images=images,
         services=services,
         networks=(network,),

@@ -41,7 +41,7 @@ def _stack(size: int) -> Project:
     images = tuple(
         Image(ref=s.image, source="pull", used_by=(s.name,)) for s in services
     )
-    return Project(name="big", images=images, services=tuple(services))
+    return Project(project="big", images=images, services=tuple(services))
 
 
 def test_depth_layers_with_chain_put_users_before_what_they_need() -> None:

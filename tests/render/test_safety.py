@@ -74,7 +74,7 @@ def _hostile_project(text: str) -> Project:
     )
     return dataclasses.replace(
         example,
-        name=text,
+        project=text,
         services=(*example.services, service),
         images=(*example.images, Image(ref=text, source="pull", used_by=(text,))),
         networks=(

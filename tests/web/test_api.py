@@ -254,7 +254,7 @@ def test_post_model_json_body_reads_every_part(client: TestClient) -> None:
 
     assert response.status_code == 200
     model = response.json()
-    assert model["name"] == "shop"
+    assert model["project"] == "shop"
     assert service_names(model) == ["debug", "web"]
     assert service(model, "web")["image"] == "nginx:2.0"
 
@@ -264,7 +264,7 @@ def test_post_model_project_name_query_names_the_project(client: TestClient) -> 
         "/api/v1/model", params={"project_name": "blog"}, content=COMPOSE, headers=YAML
     )
 
-    assert response.json()["name"] == "blog"
+    assert response.json()["project"] == "blog"
 
 
 @pytest.mark.parametrize(
