@@ -60,6 +60,12 @@ HOSTILE_PARAMS = [
 ]
 
 
+# A case's ``seconds`` is what it takes on an idle machine; the assertion only
+# has to tell a bounded answer from a hang, so it allows a loaded CI machine
+# several times that. Speed itself is measured by bench/load.py.
+HANG_SLACK = 4
+
+
 @pytest.mark.parametrize(("case", "route"), HOSTILE_PARAMS)
 def test_hostile_input_gets_its_expected_answer(
     client: TestClient,
@@ -74,7 +80,7 @@ def test_hostile_input_gets_its_expected_answer(
         elapsed = time.monotonic() - started
 
     assert response.status_code == case.status, response.text[:500]
-    assert elapsed < case.seconds
+    assert elapsed < case.seconds * HANG_SLACK
     check_body(response, case, route)
     check_nothing_leaked(response, case, caplog)
     check_nothing_touched(touched, case)
