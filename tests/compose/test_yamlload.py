@@ -317,7 +317,7 @@ def test_load_yaml_billion_laughs_refused_fast() -> None:
     with pytest.raises(LimitExceededError) as caught:
         load(billion_laughs())
 
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # an expanded bomb would take minutes
     assert caught.value.limit == "max_alias_expansions"
     assert caught.value.location is not None
     assert caught.value.location.line is not None

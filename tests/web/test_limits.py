@@ -169,7 +169,7 @@ def test_event_loop_answers_while_a_render_runs(
 
         assert rendering.result().status_code == 200
     assert live.status_code == 200
-    assert elapsed < 0.5
+    assert elapsed < 2.0  # the render is still held: any answer proves the loop is free
 
 
 def test_client_disconnect_mid_body_leaves_the_server_serving(
