@@ -12,7 +12,7 @@ extended file's own folder) and kept relative to the project folder.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from service.compose.decoding import read_boolean
@@ -379,11 +379,3 @@ def clean_path(path: str) -> str:
         return path
     cleaned = posixpath.normpath(path)
     return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
-
-
-def volume_target(entry: Any) -> str | None:
-    """Return the container path a canonical volume entry mounts on."""
-    if isinstance(entry, Mapping):
-        target = entry.get("target")
-        return target if isinstance(target, str) else None
-    return None

@@ -77,7 +77,7 @@ def _split_short_port(spec: str) -> tuple[str, str, str]:
     return ":".join(parts[:-2]), parts[-2], parts[-1]
 
 
-def _parse_host_ip(raw: str, spec: str) -> str:
+def _parse_host_ip(raw: str) -> str:
     address = raw
     if address.startswith("["):
         if not address.endswith("]"):
@@ -102,7 +102,7 @@ def _read_short_port(spec: str) -> _ShortPort:
     ip_text, host_text, container_text = _split_short_port(spec)
     container_text, _, protocol = container_text.partition("/")
     protocol = protocol.lower() if protocol else "tcp"
-    host_ip = _parse_host_ip(ip_text, spec) if ip_text else ""
+    host_ip = _parse_host_ip(ip_text) if ip_text else ""
     if not container_text:
         raise ValueError(f"no port specified: {spec}<empty>")
     try:
@@ -175,11 +175,6 @@ def _published_for(parsed: _ShortPort, offset: int) -> str | None:
             return f"{host_first}-{host_last}"
         return str(host_first)
     return str(host_first + offset)
-
-
-def count_long_port(entry: Mapping[str, Any]) -> int:
-    """Return how many bindings a long-syntax port stands for (always one)."""
-    return 1
 
 
 def count_expose(value: Any) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,6 @@ from service.compose.topology import TopologyContext, build_topology
 from service.compose.validation import validate_compose
 from service.compose.yamlload import Document, load_yaml
 from service.errors import (
-    ComposeTopologyError,
     ComposeValidationError,
     LimitExceededError,
     SourceLocation,
@@ -75,12 +75,23 @@ def parse_project(input: ProjectInput, limits: Limits = DEFAULT_LIMITS) -> Proje
 
     try:
         return _parse(input, limits)
-    except ComposeTopologyError:
-        raise
-    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
-        # Validation should have refused any shape that gets here; if one
-        # slips through, the caller still gets our error, not a crash.
-        logger.warning("Unexpected compose structure: %s", type(exc).__name__)
+    except (
+        TypeError,
+        AttributeError,
+        KeyError,
+        ValueError,
+        IndexError,
+        ArithmeticError,
+    ) as exc:
+        # Validation refuses every shape Compose refuses, so getting here is a
+        # bug in the reader. The caller still gets our error, never a crash; the
+        # log keeps where it happened but not the exception's text, which may
+        # quote the file's content or an environment value.
+        logger.error(
+            "Reading a project failed with %s, a bug in the reader:\n%s",
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         raise ComposeValidationError(
             "The compose file has a shape Compose would reject; check the types "
             "of its keys against the Compose specification."
@@ -105,7 +116,7 @@ def _parse(input: ProjectInput, limits: Limits) -> Project:
         len(project.enabled),
         len(input.files),
     )
-    return build_topology(project, reader.topology_context(name, profiles))
+    return build_topology(project, reader.topology_context(name))
 
 
 # --- variables, name, profiles ------------------------------------------------
@@ -466,7 +477,7 @@ class _Reader:
             from_files.update(parse_dotenv(text, path, layer.environment.get))
         return {**from_files, **layer.environment}
 
-    def topology_context(self, name: str, profiles: tuple[str, ...]) -> TopologyContext:
+    def topology_context(self, name: str) -> TopologyContext:
         """Return what the model builder needs beyond the merged project."""
         return TopologyContext(
             project_name=name,

@@ -277,7 +277,7 @@ class _Composer:
         elif isinstance(event, events.SequenceStartEvent):
             value, size = self._compose_sequence(path, depth)
         elif isinstance(event, events.MappingStartEvent):
-            value, size = self._compose_mapping(event, path, depth)
+            value, size = self._compose_mapping(path, depth)
         else:
             raise YamlSyntaxError(
                 "The YAML has a node of an unexpected kind.",
@@ -330,9 +330,7 @@ class _Composer:
         if mark is not None and path not in self.positions:
             self.positions[path] = (mark.line + 1, mark.column + 1)
 
-    def _compose_mapping(
-        self, start: events.Event, path: Path, depth: int
-    ) -> tuple[dict[str, Any], int]:
+    def _compose_mapping(self, path: Path, depth: int) -> tuple[dict[str, Any], int]:
         explicit: dict[str, Any] = {}
         seen: dict[tuple[str, str], int] = {}
         merges: list[tuple[Any, bool, events.Event]] = []

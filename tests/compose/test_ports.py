@@ -17,7 +17,9 @@ from service.compose.ports import (
 from service.errors import ComposeValidationError, LimitExceededError
 
 
-def _short(ip: str | None, published: str | None, target: int, proto: str = "tcp"):
+def _short(
+    ip: str | None, published: str | None, target: int, proto: str = "tcp"
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"mode": "ingress", "target": target}
     if ip:
         entry["host_ip"] = ip

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import pytest
 
 from service.compose import parse_project
+from service.compose import project as project_module
+from service.compose.completion import CompletedProject
 from service.compose.inputs import ComposeFile, MappingSource, ProjectInput
 from service.compose.project import normalise_project_name
 from service.errors import (
@@ -14,15 +18,16 @@ from service.errors import (
     LimitExceededError,
 )
 from service.limits import Limits
+from tests.compose.inputs import InputOptions
 
 SIMPLE = "services:\n  web:\n    image: nginx\n"
 
 
-def _input(*texts: str, **options: object) -> ProjectInput:
+def _input(*texts: str, **options: Unpack[InputOptions]) -> ProjectInput:
     files = tuple(
         ComposeFile(f"compose{i or ''}.yaml", text) for i, text in enumerate(texts)
     )
-    return ProjectInput(files=files, **options)  # type: ignore[arg-type]
+    return ProjectInput(files=files, **options)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +80,7 @@ def test_parse_project_name_variable_available_for_interpolation() -> None:
         pytest.param({"project_directory": "/"}, id="empty-directory-name"),
     ],
 )
-def test_parse_project_invalid_name_rejected(options: dict[str, object]) -> None:
+def test_parse_project_invalid_name_rejected(options: InputOptions) -> None:
     with pytest.raises(ComposeValidationError) as caught:
         parse_project(_input(SIMPLE, **options))
 
@@ -237,6 +242,25 @@ def test_parse_project_invalid_input_raises_input_error(text: str) -> None:
 def test_parse_project_malformed_raises_only_our_errors(text: str) -> None:
     with pytest.raises(ComposeTopologyError):
         parse_project(_input(text))
+
+
+def test_parse_project_reader_bug_raises_our_error_without_content(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = SIMPLE + "    environment:\n      TOKEN: s3cr3t\n"
+
+    def broken_build(project: CompletedProject, context: object) -> None:
+        raise KeyError(repr(project.enabled))
+
+    monkeypatch.setattr(project_module, "build_topology", broken_build)
+
+    with pytest.raises(ComposeValidationError) as caught:
+        parse_project(_input(text))
+
+    assert isinstance(caught.value.__cause__, KeyError)
+    assert "s3cr3t" in str(caught.value.__cause__)
+    assert "KeyError" in caplog.text
+    assert "s3cr3t" not in caplog.text
 
 
 def test_parse_project_too_many_services_refused_early() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import pytest
 
 from service.compose import parse_project
 from service.compose.inputs import ComposeFile, MappingSource, ProjectInput
 from service.errors import ComposeValidationError, SourceLocation
 from service.model import BuildSpec, Project
+from tests.compose.inputs import InputOptions
 
 CRYPHOS = """\
 services:
@@ -42,10 +45,10 @@ CMD ["gunicorn", "app:app"]
 """
 
 
-def _parse(text: str, **options: object) -> Project:
+def _parse(text: str, **options: Unpack[InputOptions]) -> Project:
     options.setdefault("project_directory", "/home/me/cryphos")
     files = (ComposeFile("compose.yaml", text),)
-    return parse_project(ProjectInput(files=files, **options))  # type: ignore[arg-type]
+    return parse_project(ProjectInput(files=files, **options))
 
 
 def test_issue_example_one_built_image_four_containers() -> None:
