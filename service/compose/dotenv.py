@@ -248,3 +248,36 @@ def _unescape(raw: str) -> str:
         out.append(char)
         index += 1
     return "".join(out)
+
+
+def parse_raw_env(text: str, path: str) -> dict[str, str]:
+    """Read an env file in Compose's ``raw`` format: ``KEY=value`` taken literally.
+
+    Unlike the usual format there are no quotes, escapes, comments after a
+    value or ``export``; a line without ``=`` is skipped, and a name with
+    whitespace in it is an error.
+    """
+    variables: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#") or "=" not in stripped:
+            continue
+        key, _, value = stripped.partition("=")
+        problem = _raw_name_problem(key)
+        if problem is not None:
+            raise ComposeValidationError(
+                f"The env file {path} {problem} on line {number}; raw env files "
+                "take NAME=value lines only.",
+                location=SourceLocation(path, number, 1),
+                key="env_file",
+            )
+        variables[key] = value
+    return variables
+
+
+def _raw_name_problem(key: str) -> str | None:
+    if not key:
+        return "has no variable name before '='"
+    if any(character.isspace() for character in key):
+        return f"has the variable name {key!r}, which contains whitespace"
+    return None

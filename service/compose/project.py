@@ -484,10 +484,9 @@ class _Reader:
             project_directory=self.input.project_directory,
             environment=self.environment,
             sources=self.input.sources,
-            limits=self.limits,
-            warnings=tuple(self.warnings),
             locate=self.locate,
             budget=self.budget,
+            warnings=list(self.warnings),
         )
 
 

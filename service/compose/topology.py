@@ -11,15 +11,15 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from service.compose.decoding import parse_command_line
 from service.compose.dockerfile import parse_dockerfile
-from service.compose.dotenv import parse_dotenv
+from service.compose.dotenv import parse_dotenv, parse_raw_env
 from service.compose.findings import build_findings
 from service.compose.inputs import FileSource
 from service.compose.normalize import is_remote
+from service.compose.overrides import collect_overrides, compare_with_image
 from service.compose.ports import (
     PortBudget,
     build_port_binding,
@@ -27,7 +27,6 @@ from service.compose.ports import (
     parse_expose,
 )
 from service.errors import ComposeValidationError, InputError, SourceLocation
-from service.limits import Limits
 from service.model import (
     BuildSpec,
     Dependency,
@@ -37,14 +36,12 @@ from service.model import (
     Mount,
     Network,
     NetworkAttachment,
-    Override,
     PortBinding,
     Project,
     Service,
     Volume,
     Warning,
 )
-from service.types import OverrideKey, OverrideRelation
 
 if TYPE_CHECKING:
     from service.compose.completion import CompletedProject
@@ -60,15 +57,11 @@ class TopologyContext:
     project_directory: str
     environment: Mapping[str, str]
     sources: FileSource
-    limits: Limits
-    warnings: tuple[Warning, ...]
     locate: Locate
     budget: PortBudget
-    _dockerfiles: dict[tuple[Any, ...], ImageDefaults | None] = field(
-        default_factory=dict
-    )
-    #: Warnings found while building the model (Dockerfiles, odd expose entries).
-    dockerfile_warnings: list[Warning] = field(default_factory=list)
+    #: The reader's warnings, joined by those found while building the model
+    #: (unreadable Dockerfiles, expose entries that are not ports).
+    warnings: list[Warning]
 
 
 def build_topology(project: CompletedProject, context: TopologyContext) -> Project:
@@ -79,14 +72,14 @@ def build_topology(project: CompletedProject, context: TopologyContext) -> Proje
     ]
     images = _build_images(project, services, context)
     defaults = {image.ref: image.defaults for image in images}
-    services = [_compare_with_image(s, defaults.get(s.image)) for s in services]
+    services = [compare_with_image(s, defaults.get(s.image)) for s in services]
     model = Project(
         project=context.project_name,
         images=tuple(images),
         services=tuple(services),
         networks=_build_networks(project, services),
         volumes=_build_volumes(project, services),
-        warnings=(*context.warnings, *context.dockerfile_warnings),
+        warnings=tuple(context.warnings),
     )
     findings = build_findings(model, project.enabled)
     return dataclasses.replace(model, findings=findings)
@@ -138,7 +131,7 @@ def _build_service(name: str, raw: dict[str, Any], context: TopologyContext) -> 
         build=None if raw_build is None else _build_spec(raw_build, context),
         replicas=replica_count(raw),
         containers=container_names(name, raw, context.project_name),
-        overrides=_collect_overrides(raw, environment),
+        overrides=collect_overrides(raw, environment),
         environment=environment,
         ports=tuple(build_port_binding(p, mode) for p in raw.get("ports") or []),
         expose=_build_expose(name, raw, context),
@@ -164,7 +157,7 @@ def _build_expose(
         except ValueError:
             # Compose passes any expose text on to the engine unchecked; the
             # model can only list real ports, so it says what it left out.
-            context.dockerfile_warnings.append(
+            context.warnings.append(
                 Warning(
                     message=f"Service {name!r} exposes {entry!r}, which is not a "
                     "port or range; it is left out of the model.",
@@ -323,147 +316,6 @@ def _read_env_file(
     return parse_dotenv(text, path, lookup)
 
 
-def parse_raw_env(text: str, path: str) -> dict[str, str]:
-    """Read an env file in Compose's ``raw`` format: ``KEY=value`` taken literally.
-
-    Unlike the usual format there are no quotes, escapes, comments after a
-    value or ``export``; a line without ``=`` is skipped, and a name with
-    whitespace in it is an error.
-    """
-    variables: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip()
-        if not stripped or stripped.startswith("#") or "=" not in stripped:
-            continue
-        key, _, value = stripped.partition("=")
-        problem = _raw_name_problem(key)
-        if problem is not None:
-            raise ComposeValidationError(
-                f"The env file {path} {problem} on line {number}; raw env files "
-                "take NAME=value lines only.",
-                location=SourceLocation(path, number, 1),
-                key="env_file",
-            )
-        variables[key] = value
-    return variables
-
-
-def _raw_name_problem(key: str) -> str | None:
-    if not key:
-        return "has no variable name before '='"
-    if any(character.isspace() for character in key):
-        return f"has the variable name {key!r}, which contains whitespace"
-    return None
-
-
-# --- overrides ----------------------------------------------------------------------
-
-
-def split_command(value: Any) -> tuple[str, ...] | None:
-    """Return a command as a list of words, splitting a string as Compose does."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return tuple(str(word) for word in value)
-    words = parse_command_line(str(value))
-    if words is None:
-        raise ComposeValidationError(
-            f"The command {value!r} cannot be split into words; close its quotes."
-        )
-    return tuple(words)
-
-
-_TEXT_KEYS: tuple[OverrideKey, ...] = ("working_dir", "user")
-
-
-def _collect_overrides(
-    raw: Mapping[str, Any], environment: tuple[EnvironmentVariable, ...]
-) -> tuple[Override, ...]:
-    overrides: list[Override] = []
-    for key in ("command", "entrypoint"):
-        words = split_command(raw.get(key))
-        if words is not None:
-            overrides.append(Override(key=key, value=words))
-    explicit = sorted(v.name for v in environment if v.source == "environment")
-    if explicit:
-        overrides.append(Override(key="environment", value=tuple(explicit)))
-    env_files = tuple(
-        entry["path"]
-        for entry in raw.get("env_file") or []
-        if isinstance(entry, dict) and isinstance(entry.get("path"), str)
-    )
-    if env_files:
-        overrides.append(Override(key="env_file", value=env_files))
-    for text_key in _TEXT_KEYS:
-        value = raw.get(text_key)
-        if isinstance(value, str | int) and value != "":
-            overrides.append(Override(key=text_key, value=str(value)))
-    targets = tuple(
-        str(v["target"])
-        for v in raw.get("volumes") or []
-        if isinstance(v, dict) and v.get("target")
-    )
-    if targets:
-        overrides.append(Override(key="volumes", value=targets))
-    return tuple(overrides)
-
-
-def _compare_with_image(service: Service, defaults: ImageDefaults | None) -> Service:
-    """Set each override's relation to the image's Dockerfile default."""
-    if defaults is None:
-        return service
-    overrides = tuple(_relate(o, defaults) for o in service.overrides)
-    environment = tuple(
-        EnvironmentVariable(
-            name=v.name,
-            value=v.value,
-            source=v.source,
-            relation="overrides" if v.name in defaults.env else "sets",
-            image_default=defaults.env.get(v.name),
-        )
-        for v in service.environment
-    )
-    overridden = {o.key for o in overrides}
-    inherited = tuple(
-        key
-        for key, value in _image_settings(defaults).items()
-        if value and key not in overridden
-    )
-    return Service(
-        **{
-            **service.__dict__,
-            "overrides": overrides,
-            "environment": environment,
-            "inherited": inherited,
-        }
-    )
-
-
-def _image_settings(defaults: ImageDefaults) -> dict[OverrideKey, Any]:
-    return {
-        "command": defaults.cmd,
-        "entrypoint": defaults.entrypoint,
-        "environment": tuple(sorted(defaults.env)) or None,
-        "working_dir": defaults.workdir,
-        "user": defaults.user,
-    }
-
-
-def _relate(override: Override, defaults: ImageDefaults) -> Override:
-    settings = _image_settings(defaults)
-    image_default: Any = settings.get(override.key)
-    if override.key == "environment":
-        shared = tuple(n for n in override.value if n in defaults.env)
-        image_default = shared or None
-    relation: OverrideRelation = "overrides" if image_default else "sets"
-    return Override(
-        key=override.key,
-        value=override.value,
-        relation=relation,
-        image_default=image_default,
-    )
-
-
 # --- images -------------------------------------------------------------------------
 
 
@@ -520,18 +372,27 @@ def dockerfile_path(build: Mapping[str, Any]) -> str | None:
     return posixpath.normpath(posixpath.join(build_context, dockerfile))
 
 
+def _read_dockerfile(
+    service: str, build: Mapping[str, Any], context: TopologyContext
+) -> tuple[str, str] | None:
+    """Return the name and text of a build's Dockerfile, or None if not supplied."""
+    inline = build.get("dockerfile_inline")
+    if isinstance(inline, str):
+        return f"{service} (dockerfile_inline)", inline
+    path = dockerfile_path(build)
+    text = context.sources.read(path) if path else None
+    if path is None or text is None:
+        return None
+    return path, text
+
+
 def _image_defaults(
     service: str, build: Mapping[str, Any], context: TopologyContext
 ) -> ImageDefaults | None:
-    inline = build.get("dockerfile_inline")
-    path = dockerfile_path(build)
-    text = (
-        inline
-        if isinstance(inline, str)
-        else (context.sources.read(path) if path else None)
-    )
-    if text is None:
+    dockerfile = _read_dockerfile(service, build, context)
+    if dockerfile is None:
         return None
+    name, text = dockerfile
     target = build.get("target") if isinstance(build.get("target"), str) else None
     args = build.get("args")
     build_args = (
@@ -539,13 +400,13 @@ def _image_defaults(
         if isinstance(args, dict)
         else {}
     )
-    name = path if inline is None and path else f"{service} (dockerfile_inline)"
+
     try:
         return parse_dockerfile(text, name, target=target, build_args=build_args)
     except InputError as exc:
         # Compose does not read the Dockerfile to accept a project, so a
         # Dockerfile we cannot read only costs the comparison with it.
-        context.dockerfile_warnings.append(
+        context.warnings.append(
             Warning(
                 message=f"Service {service!r}: {exc.message} The overrides are "
                 "listed without comparing them with the Dockerfile.",
