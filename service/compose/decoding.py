@@ -4,8 +4,9 @@ The schema lets many keys be "a string" so that ``${VAR}`` can stand in for
 a number, a duration or a size; Compose then reads the string into the real
 type and refuses the file when it cannot (``mem_limit: lots``,
 ``healthcheck.interval: 5``, ``extra_hosts: [myhost]``). This module repeats
-those readings for one file's data, after interpolation and validation, so
-the same files are refused, with the file, line, service and key.
+those readings on the merged project (as Compose reads only what the last
+file left standing), so the same files are refused, with the file, line,
+service and key.
 
 The syntaxes are Compose's: durations as Go writes them plus ``d`` and
 ``w`` units (``1m30s``, ``1.5h``, ``2d``); sizes as a number with an
@@ -26,7 +27,7 @@ from service.compose.interpolation import format_path
 from service.errors import ComposeValidationError, SourceLocation
 
 Path = tuple[str | int, ...]
-Locate = Callable[[Path], SourceLocation]
+Locate = Callable[[Path], SourceLocation | None]
 #: A check returns what is wrong with a value, as the end of a sentence, or None.
 Check = Callable[[Any], str | None]
 

@@ -109,6 +109,9 @@ def _parse(input: ProjectInput, limits: Limits) -> Project:
     profiles = resolve_profiles(input, environment)
 
     model = reader.read_files(documents)
+    # Compose reads values into its types (commands, durations, sizes) only
+    # once the files are merged, so a value a later file replaces is never read.
+    check_values(model, reader.locate)
     project = complete_project(model, name, profiles, reader.locate)
     logger.info(
         "Read project %s: %d services from %d files",
@@ -322,7 +325,6 @@ class _Reader:
                 location=SourceLocation(document.file),
             )
         validate_compose(data, document.locate)
-        check_values(data, document.locate)
         normalised = normalise_file(data, layer.base, self.locate, self.budget)
         return normalised, tags.paths
 

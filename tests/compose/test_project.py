@@ -152,6 +152,50 @@ def test_parse_project_later_file_overrides_earlier() -> None:
     assert [p.published for p in web.ports] == ["8000"]
 
 
+@pytest.mark.parametrize(
+    ("base", "override"),
+    [
+        pytest.param(
+            '    command: "echo \'unterminated"\n',
+            "    command: python -m app\n",
+            id="unsplittable-command",
+        ),
+        pytest.param(
+            "    healthcheck:\n      interval: bogus\n",
+            "    healthcheck:\n      interval: 10s\n",
+            id="unreadable-duration",
+        ),
+    ],
+)
+def test_parse_project_value_replaced_by_later_file_accepted(
+    base: str, override: str
+) -> None:
+    later = "services:\n  web:\n" + override
+
+    web = parse_project(_input(SIMPLE + base, later)).service("web")
+
+    assert web.name == "web"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('    command: "echo \'unterminated"\n', id="unsplittable-command"),
+        pytest.param(
+            "    healthcheck:\n      interval: bogus\n", id="unreadable-duration"
+        ),
+    ],
+)
+def test_parse_project_unreadable_value_left_standing_rejected(value: str) -> None:
+    later = "services:\n  web:\n    image: nginx:1.27\n"
+
+    with pytest.raises(ComposeValidationError) as caught:
+        parse_project(_input(SIMPLE + value, later))
+
+    assert caught.value.location is not None
+    assert caught.value.location.file == "compose.yaml"
+
+
 def test_parse_project_include_and_extends_files_read_through_sources() -> None:
     text = (
         "include: [sub/db.yaml]\nservices:\n  web:\n"
