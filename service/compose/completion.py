@@ -40,7 +40,7 @@ def complete_project(
     model: dict[str, Any],
     name: str,
     profiles: tuple[str, ...],
-    locate: Callable[[PathKey], SourceLocation | None],
+    locate: Locate,
 ) -> CompletedProject:
     """Apply defaults, implicit dependencies, profiles and consistency checks."""
     services = model.get("services") or {}
@@ -77,8 +77,25 @@ def _apply_service_defaults(service: dict[str, Any]) -> None:
         build.setdefault("context", ".")
         if build.get("dockerfile") is None and build.get("dockerfile_inline") is None:
             build["dockerfile"] = "Dockerfile"
+    depends_on = _implicit_dependencies(service)
+    if depends_on:
+        service["depends_on"] = depends_on
+    # A provider service is run by a plugin, not as a container on a network.
+    is_container = "provider" not in service
+    if is_container and "network_mode" not in service and not service.get("networks"):
+        service["networks"] = {"default": None}
+
+
+def _implicit_dependencies(service: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``depends_on`` with the services that links and shared namespaces imply.
+
+    Compose starts a service after every service it links to, shares a
+    namespace with (``network_mode: service:x`` and the like) or takes volumes
+    from, as if ``depends_on`` named them; an explicit entry wins.
+    """
     depends_on = dict(service.get("depends_on") or {})
     for link in service.get("links") or []:
+        # A link is ``service`` or ``service:alias``.
         target = str(link).split(":")[0] if str(link).count(":") == 1 else str(link)
         depends_on.setdefault(target, _implicit_dependency(restart=True))
     for key in ("network_mode", "ipc", "pid", "uts", "cgroup"):
@@ -87,16 +104,13 @@ def _apply_service_defaults(service: dict[str, Any]) -> None:
             shared = value[len(_SERVICE_PREFIX) :]
             depends_on.setdefault(shared, _implicit_dependency(restart=True))
     for source in service.get("volumes_from") or []:
+        # ``container:name`` names a container outside the project; a service
+        # may carry a ``:ro``/``:rw`` suffix.
         if not str(source).startswith(_CONTAINER_PREFIX):
             depends_on.setdefault(
-                str(source).split(":")[0], _implicit_dependency(False)
+                str(source).split(":")[0], _implicit_dependency(restart=False)
             )
-    if depends_on:
-        service["depends_on"] = depends_on
-    # A provider service is run by a plugin, not as a container on a network.
-    is_container = "provider" not in service
-    if is_container and "network_mode" not in service and not service.get("networks"):
-        service["networks"] = {"default": None}
+    return depends_on
 
 
 def _implicit_dependency(restart: bool) -> dict[str, Any]:
@@ -126,7 +140,7 @@ def _name_resources(
 def check_consistency(
     project: CompletedProject,
     model: Mapping[str, Any],
-    locate: Callable[[PathKey], SourceLocation | None],
+    locate: Locate,
 ) -> None:
     """Reject what Compose's consistency check rejects, service by service."""
     container_names: dict[str, str] = {}
@@ -147,13 +161,13 @@ def check_consistency(
     check_dependency_cycles(project.enabled, locate)
 
 
+Fail = Callable[[str, str | None], ComposeValidationError]
+
+
 def _check_service(
-    name: str,
-    service: dict[str, Any],
-    project: CompletedProject,
-    locate: Callable[[PathKey], SourceLocation | None],
+    name: str, service: dict[str, Any], project: CompletedProject, locate: Locate
 ) -> None:
-    def fail(message: str, key: str | None = None) -> ComposeValidationError:
+    def fail(message: str, key: str | None) -> ComposeValidationError:
         path: PathKey = ("services", name, key) if key else ("services", name)
         return ComposeValidationError(
             message, location=locate(path), service=name, key=key
@@ -166,8 +180,18 @@ def _check_service(
     ):
         raise fail(
             f"Service {name!r} has neither an image nor a build context; "
-            "add 'image:' or 'build:'."
+            "add 'image:' or 'build:'.",
+            None,
         )
+    _check_networks(name, service, project, fail)
+    _check_dependencies(name, service, project, fail)
+    _check_volumes(name, service, project, fail)
+    _check_replicas(name, service, fail)
+
+
+def _check_networks(
+    name: str, service: dict[str, Any], project: CompletedProject, fail: Fail
+) -> None:
     if service.get("network_mode") and "networks" in service:
         raise fail(
             f"Service {name!r} sets both 'network_mode' and 'networks'; "
@@ -181,21 +205,28 @@ def _check_service(
                 "declare it under the top-level 'networks:'.",
                 "networks",
             )
+
+
+def _check_dependencies(
+    name: str, service: dict[str, Any], project: CompletedProject, fail: Fail
+) -> None:
     for dependency, options in (service.get("depends_on") or {}).items():
         if dependency in project.enabled:
             continue
         required = not isinstance(options, dict) or options.get("required", True)
         if dependency in project.disabled and not required:
             continue
+        reason = (
+            " (it is in a profile that is not enabled)."
+            if dependency in project.disabled
+            else "."
+        )
         raise fail(
-            f"Service {name!r} depends on undefined service {dependency!r}"
-            + (
-                " (it is in a profile that is not enabled)."
-                if dependency in project.disabled
-                else "."
-            ),
+            f"Service {name!r} depends on undefined service {dependency!r}{reason}",
             "depends_on",
         )
+    # Checked after depends_on: ``service:x`` already made x a dependency, so
+    # only a disabled x that a depends_on entry marks not required gets here.
     network_mode = service.get("network_mode")
     if isinstance(network_mode, str) and network_mode.startswith(_SERVICE_PREFIX):
         shared = network_mode[len(_SERVICE_PREFIX) :]
@@ -204,6 +235,11 @@ def _check_service(
                 f"Service {shared!r} not found for network_mode 'service:{shared}'.",
                 "network_mode",
             )
+
+
+def _check_volumes(
+    name: str, service: dict[str, Any], project: CompletedProject, fail: Fail
+) -> None:
     for volume in service.get("volumes") or []:
         if (
             isinstance(volume, dict)
@@ -216,14 +252,9 @@ def _check_service(
                 "declare it under the top-level 'volumes:'.",
                 "volumes",
             )
-    _check_replicas(name, service, fail)
 
 
-def _check_replicas(
-    name: str,
-    service: dict[str, Any],
-    fail: Callable[[str, str | None], ComposeValidationError],
-) -> None:
+def _check_replicas(name: str, service: dict[str, Any], fail: Fail) -> None:
     deploy = service.get("deploy") if isinstance(service.get("deploy"), dict) else {}
     replicas = deploy.get("replicas") if deploy else None
     scale = service.get("scale")
@@ -290,7 +321,7 @@ def _referenced_names(value: Any) -> list[str]:
 
 def check_dependency_cycles(
     services: Mapping[str, dict[str, Any]],
-    locate: Callable[[PathKey], SourceLocation | None],
+    locate: Locate,
 ) -> None:
     """Reject a ``depends_on`` cycle, naming it as Compose does."""
     state: dict[str, int] = {}

@@ -44,7 +44,10 @@ def build_findings(
     ):
         found.extend(check(project))
     for service in project.services:
-        found.extend(_risky_settings(service, raw_services.get(service.name, {})))
+        raw = raw_services.get(service.name, {})
+        found.extend(_host_access(service, raw))
+        found.extend(_host_mounts(service))
+        found.extend(_untagged_image(service, raw))
     order = {"danger": 0, "warning": 1, "info": 2}
     found.sort(key=lambda f: (order[f.severity], f.service or "", f.code))
     return tuple(found)
@@ -84,7 +87,8 @@ def _data_store_public(project: Project) -> Iterator[Finding]:
                 )
 
 
-def _host_ports(port: PortBinding) -> range | None:
+def _fixed_host_port(port: PortBinding) -> int | None:
+    """Return the one host port a binding takes, or None when Docker picks it."""
     if port.published is None:
         return None
     first, _, last = port.published.partition("-")
@@ -93,7 +97,7 @@ def _host_ports(port: PortBinding) -> range | None:
     if last and last != first:
         # A host range is a pool Docker picks one free port from.
         return None
-    return range(int(first), int(first) + 1)
+    return int(first)
 
 
 def _addresses_overlap(a: str | None, b: str | None) -> bool:
@@ -115,17 +119,24 @@ def _host_port_conflicts(project: Project) -> Iterator[Finding]:
         if service.network_mode == "host":
             continue
         for port in service.ports:
-            for number in _host_ports(port) or ():
-                for other, other_port, other_number in seen:
-                    if (
-                        other_number == number
-                        and other_port.protocol == port.protocol
-                        and _addresses_overlap(other_port.host_ip, port.host_ip)
-                        and (service.name, number, port.protocol) not in reported
-                    ):
-                        reported.add((service.name, number, port.protocol))
-                        yield _conflict(service, other, number, port.protocol)
-                seen.append((service, port, number))
+            number = _fixed_host_port(port)
+            if number is None:
+                continue
+            other = next(
+                (
+                    other
+                    for other, other_port, other_number in seen
+                    if other_number == number
+                    and other_port.protocol == port.protocol
+                    and _addresses_overlap(other_port.host_ip, port.host_ip)
+                ),
+                None,
+            )
+            key = (service.name, number, port.protocol)
+            if other is not None and key not in reported:
+                reported.add(key)
+                yield _conflict(service, other, number, port.protocol)
+            seen.append((service, port, number))
 
 
 def _conflict(service: Service, other: Service, number: int, protocol: str) -> Finding:
@@ -143,7 +154,9 @@ def _replicated_fixed_port(project: Project) -> Iterator[Finding]:
     for service in project.services:
         if service.replicas <= 1 or service.network_mode == "host":
             continue
-        fixed = sorted({str(p.published) for p in service.ports if _host_ports(p)})
+        fixed = sorted(
+            {str(p.published) for p in service.ports if _fixed_host_port(p) is not None}
+        )
         if fixed:
             yield _finding(
                 "replicas-fixed-host-port",
@@ -229,7 +242,7 @@ def _ports_on_host_network(project: Project) -> Iterator[Finding]:
             )
 
 
-def _risky_settings(service: Service, raw: Mapping[str, Any]) -> Iterator[Finding]:
+def _host_access(service: Service, raw: Mapping[str, Any]) -> Iterator[Finding]:
     if raw.get("privileged") is True:
         yield _finding(
             "privileged",
@@ -238,22 +251,6 @@ def _risky_settings(service: Service, raw: Mapping[str, Any]) -> Iterator[Findin
             "access to the host's devices and kernel.",
             service,
         )
-    for mount in service.volumes:
-        if mount.source in _DOCKER_SOCKETS or mount.target in _DOCKER_SOCKETS:
-            yield _finding(
-                "docker-socket-mounted",
-                "danger",
-                f"Service {service.name!r} mounts the Docker socket: whoever controls "
-                "the container controls the host.",
-                service,
-            )
-        elif mount.type == "bind" and mount.source == "/" and not mount.read_only:
-            yield _finding(
-                "host-root-mounted",
-                "danger",
-                f"Service {service.name!r} mounts the host's root folder writable.",
-                service,
-            )
     for key in ("pid", "ipc", "uts"):
         if raw.get(key) == "host":
             yield _finding(
@@ -272,6 +269,28 @@ def _risky_settings(service: Service, raw: Mapping[str, Any]) -> Iterator[Findin
                 "the container reach beyond itself.",
                 service,
             )
+
+
+def _host_mounts(service: Service) -> Iterator[Finding]:
+    for mount in service.volumes:
+        if mount.source in _DOCKER_SOCKETS or mount.target in _DOCKER_SOCKETS:
+            yield _finding(
+                "docker-socket-mounted",
+                "danger",
+                f"Service {service.name!r} mounts the Docker socket: whoever controls "
+                "the container controls the host.",
+                service,
+            )
+        elif mount.type == "bind" and mount.source == "/" and not mount.read_only:
+            yield _finding(
+                "host-root-mounted",
+                "danger",
+                f"Service {service.name!r} mounts the host's root folder writable.",
+                service,
+            )
+
+
+def _untagged_image(service: Service, raw: Mapping[str, Any]) -> Iterator[Finding]:
     untagged = ":" not in service.image.rsplit("/", 1)[-1] and "@" not in service.image
     if untagged and raw.get("build") is None:
         yield _finding(
