@@ -58,4 +58,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 CMD ["uvicorn", "--factory", "service.web.app:create_app_from_environ", \
-     "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "20"]
+     "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "20", \
+     "--no-access-log"]

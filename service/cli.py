@@ -298,7 +298,16 @@ def serve(host: str, port: int, workers: int) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     check_graphviz()
-    uvicorn.run(WEB_APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+    # The app logs one line per request itself, with what it rendered; the
+    # server's own access line would only repeat it.
+    uvicorn.run(
+        WEB_APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+    )
 
 
 def choose_format(output: Path | None, fmt: str | None) -> str:

@@ -495,7 +495,13 @@ def test_serve_runs_the_web_factory_with_uvicorn(
     assert calls == [
         (
             ("service.web.app:create_app_from_environ",),
-            {"factory": True, "host": "0.0.0.0", "port": 9000, "workers": 1},
+            {
+                "factory": True,
+                "host": "0.0.0.0",
+                "port": 9000,
+                "workers": 1,
+                "access_log": False,
+            },
         )
     ]
 
