@@ -108,8 +108,10 @@ def _cells(by_name: dict[str, Series], names: tuple[str, ...]) -> list[str]:
     cells = []
     for name in names:
         series = by_name[name]
-        if series.failed:
-            cells.append("fails")
+        failed = series.failed
+        if failed is not None:
+            killed = failed.error.startswith("killed")
+            cells.append(failed.error if killed else "fails")
         elif name == "as shipped" or shipped.failed:
             cells.append(harness.format_seconds(series.median_cpu))
         else:

@@ -39,6 +39,7 @@ class Split:
     dot_nodes: int = 0
     dot_edges: int = 0
     error: str = ""
+    http_error: str = ""
 
     @property
     def http_overhead(self) -> float | None:
@@ -48,13 +49,17 @@ class Split:
         inner = sum(self.medians[step] for step in ("parse", "dot", "graphviz"))
         return self.medians["http"] - inner
 
-    @property
-    def ours_share(self) -> float | None:
-        """Return the share of a new HTTP diagram that is not Graphviz."""
-        if "http" not in self.medians or "graphviz" not in self.medians:
+    def ours_share(self, graphviz_step: str = "graphviz") -> float | None:
+        """Return the share of a new HTTP diagram spent outside ``graphviz_step``.
+
+        ``graphviz`` is the whole ``render_graphviz`` call (process start,
+        temporary files, waiting for the exit included); ``dot_alone`` is the
+        ``dot`` process by itself, timed from outside.
+        """
+        if "http" not in self.medians or graphviz_step not in self.medians:
             return None
         http = self.medians["http"]
-        return (http - self.medians["graphviz"]) / http
+        return (http - self.medians[graphviz_step]) / http
 
 
 def time_steps(item: BenchInput, runs: int, budget: float) -> Split:
@@ -92,6 +97,11 @@ def time_steps(item: BenchInput, runs: int, budget: float) -> Split:
         "dot": lambda: render_dot(project, options, limits),
         "graphviz": lambda: render_graphviz(dot_text, "svg", limits),
     }
+    try:
+        split.medians["dot_alone"] = time_dot_alone(dot_text, runs, budget)
+    except RuntimeError as exc:
+        split.error = f"dot alone: {' '.join(str(exc).split())[:120]}"
+        return split
     for step, call in steps.items():
         try:
             timings = timed_calls(call, runs, budget)
@@ -101,6 +111,18 @@ def time_steps(item: BenchInput, runs: int, budget: float) -> Split:
         split.medians[step] = statistics.median(timings)
         split.runs = len(timings)
     return split
+
+
+def time_dot_alone(dot_text: str, runs: int, budget: float) -> float:
+    """Return the median wall time of ``dot -Tsvg`` run directly on ``dot_text``."""
+    with tempfile.TemporaryDirectory(prefix="bench-dot-") as tmp:
+        source = Path(tmp) / "ours.dot"
+        source.write_text(dot_text, encoding="utf-8")
+        argv = ["dot", "-Tsvg", "-o", str(Path(tmp) / "ours.svg"), str(source)]
+        series = harness.repeat(lambda: harness.run_command(argv), runs, budget)
+    if series.failed is not None:
+        raise RuntimeError(series.failed.error)
+    return series.median
 
 
 def timed_calls(call: Callable[[], object], runs: int, budget: float) -> list[float]:
@@ -145,6 +167,7 @@ def time_http(server_url: str, item: BenchInput, runs: int, budget: float) -> fl
             response = client.post(url, content=body.encode(), headers=headers)
             elapsed = time.perf_counter() - start
             if response.status_code != 200:
+                # e.g. a file whose env_file cannot travel in a raw body.
                 raise RuntimeError(f"HTTP {response.status_code}")
             if attempt > 0:
                 timings.append(elapsed)
@@ -162,11 +185,12 @@ def split_table(inputs: list[BenchInput], splits: dict[str, Split]) -> str:
         "read files",
         "parse + model",
         "build DOT",
-        "Graphviz layout (svg)",
+        "Graphviz (render_graphviz, svg)",
+        "dot alone",
         "new diagram over HTTP",
         "HTTP overhead",
         "ours ÷ HTTP diagram",
-        "Graphviz ÷ HTTP diagram",
+        "ours ÷ HTTP diagram, counting only dot as Graphviz",
     ]
     rows = []
     for item in inputs:
@@ -186,12 +210,12 @@ def _split_row(item: BenchInput, split: Split) -> list[str]:
         value = split.medians.get(step)
         return "–" if value is None else harness.format_seconds(value)
 
+    def share(step: str) -> str:
+        value = split.ours_share(step)
+        return "–" if value is None else f"{value:.2f}"
+
     overhead = split.http_overhead
-    share = split.ours_share
-    http = split.medians.get("http")
-    graphviz_share = "–"
-    if http and "graphviz" in split.medians:
-        graphviz_share = f"{split.medians['graphviz'] / http:.2f}"
+    http = f"n/a ({split.http_error})" if split.http_error else cell("http")
     return [
         item.label,
         str(item.services),
@@ -200,22 +224,26 @@ def _split_row(item: BenchInput, split: Split) -> list[str]:
         cell("parse"),
         cell("dot"),
         cell("graphviz"),
-        cell("http"),
+        cell("dot_alone"),
+        http,
         "–" if overhead is None else harness.format_seconds(overhead),
-        "–" if share is None else f"{share:.2f}",
-        graphviz_share,
+        share("graphviz"),
+        share("dot_alone"),
     ]
 
 
 def target(splits: dict[str, Split]) -> str:
     """Say whether our own work is at most a fifth of a new diagram on the example."""
     split = splits.get("example (issue 2)")
-    if split is None or split.ours_share is None:
+    share = None if split is None else split.ours_share()
+    if split is None or share is None:
         return "- our work ≤ 0.2 × new HTTP diagram on the example: not measured"
-    verdict = "met" if split.ours_share <= 0.2 else "NOT met"
+    verdict = "met" if share <= 0.2 else "NOT met"
+    strict = split.ours_share("dot_alone")
     return (
         f"- our work ≤ 0.2 × new HTTP diagram on the example: {verdict} "
-        f"({split.ours_share:.2f})"
+        f"({share:.2f} with render_graphviz as Graphviz; {strict or 0:.2f} "
+        "counting only the dot process)"
     )
 
 
@@ -283,7 +311,7 @@ def measure(
                 try:
                     split.medians["http"] = time_http(server.url, item, runs, budget)
                 except RuntimeError as exc:
-                    print(f"  {item.label}: HTTP diagram failed ({exc})")
+                    split.http_error = str(exc)
             splits[item.label] = split
             print(f"  {item.label:<55} {_summary(split)}", flush=True)
     finally:

@@ -9,6 +9,7 @@ of its descendants that it waited for (for ``compose-viz`` that includes the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +53,9 @@ QUICK_SIZES = (10, 50)
 # A warm-up run shorter than this is thrown away (it pays for cold file caches);
 # a longer one is kept, since a second of layout dwarfs any cache effect.
 WARMUP_DISCARD_SECONDS = 2.0
+
+# No single run may take longer than this (it is killed and counted as failed).
+RUN_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -110,12 +115,15 @@ def run_pipeline(
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    timeout: float = RUN_TIMEOUT_SECONDS,
 ) -> Sample:
     """Run ``commands`` joined by pipes, timing the whole and keeping the peak RSS.
 
     The last command's output goes to /dev/null (tools write their diagram to
     a file given on their command line); the error output of each is kept
-    so a failure can be reported.
+    so a failure can be reported. Past ``timeout`` seconds every process is
+    killed and the run counts as failed, so one pathological layout cannot
+    stall the whole benchmark.
     """
     start = time.perf_counter()
     processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
@@ -136,7 +144,24 @@ def run_pipeline(
         previous = process.stdout
         processes.append((process, errors))
 
-    return _reap(processes, start)
+    watchdog = threading.Timer(timeout, _kill_all, ([p for p, _ in processes],))
+    watchdog.start()
+    try:
+        sample = _reap(processes, start)
+    finally:
+        watchdog.cancel()
+    if sample.seconds >= timeout and sample.returncode != 0:
+        return dataclasses.replace(sample, error=f"killed after {timeout:g} s")
+    return sample
+
+
+def _kill_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.returncode is None:
+            try:
+                process.kill()
+            except ProcessLookupError:
+                pass
 
 
 def tool_env() -> dict[str, str]:
@@ -157,9 +182,10 @@ def run_command(
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    timeout: float = RUN_TIMEOUT_SECONDS,
 ) -> Sample:
     """Run one command, timing it from start to exit."""
-    return run_pipeline([argv], cwd=cwd, env=env)
+    return run_pipeline([argv], cwd=cwd, env=env, timeout=timeout)
 
 
 def _reap(

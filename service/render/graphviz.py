@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -188,7 +189,7 @@ def _run(
         ) from exc
 
     try:
-        return process.wait(timeout=limits.render_timeout_seconds)
+        return _wait_for_exit(process, limits.render_timeout_seconds)
     except subprocess.TimeoutExpired as exc:
         raise RenderTimeoutError(
             f"The layout took longer than {limits.render_timeout_seconds:g} seconds "
@@ -197,6 +198,28 @@ def _run(
         ) from exc
     finally:
         _stop_group(process)
+
+
+def _wait_for_exit(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """Return ``process``'s exit status as soon as it exits, or raise TimeoutExpired.
+
+    ``Popen.wait(timeout=...)`` polls with sleeps that double up to 50 ms, so
+    a 20 ms layout was noticed at 31 ms and a 40 ms one at 63 ms. A pidfd
+    (Linux 5.3+) becomes readable the moment the process exits; elsewhere the
+    polling wait is kept.
+    """
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        return process.wait(timeout=timeout)
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(timeout * 1000):
+            raise subprocess.TimeoutExpired(process.args, timeout)
+    finally:
+        os.close(pidfd)
+    return process.wait()
 
 
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
