@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.compose import merge
-from service.errors import ComposeValidationError, SourceLocation
-
-PathKey = tuple[str | int, ...]
-Locate = Callable[[PathKey], SourceLocation | None]
+from service.errors import ComposeValidationError
+from service.types import LocateInProject, NodePath
 
 _SERVICE_PREFIX = "service:"
 _CONTAINER_PREFIX = "container:"
@@ -40,7 +38,7 @@ def complete_project(
     model: dict[str, Any],
     name: str,
     profiles: tuple[str, ...],
-    locate: Locate,
+    locate: LocateInProject,
 ) -> CompletedProject:
     """Apply defaults, implicit dependencies, profiles and consistency checks."""
     services = model.get("services") or {}
@@ -140,7 +138,7 @@ def _name_resources(
 def check_consistency(
     project: CompletedProject,
     model: Mapping[str, Any],
-    locate: Locate,
+    locate: LocateInProject,
 ) -> None:
     """Reject what Compose's consistency check rejects, service by service."""
     container_names: dict[str, str] = {}
@@ -165,10 +163,13 @@ Fail = Callable[[str, str | None], ComposeValidationError]
 
 
 def _check_service(
-    name: str, service: dict[str, Any], project: CompletedProject, locate: Locate
+    name: str,
+    service: dict[str, Any],
+    project: CompletedProject,
+    locate: LocateInProject,
 ) -> None:
     def fail(message: str, key: str | None) -> ComposeValidationError:
-        path: PathKey = ("services", name, key) if key else ("services", name)
+        path: NodePath = ("services", name, key) if key else ("services", name)
         return ComposeValidationError(
             message, location=locate(path), service=name, key=key
         )
@@ -284,7 +285,10 @@ _REFERENCES = (
 
 
 def _check_references(
-    name: str, service: Mapping[str, Any], model: Mapping[str, Any], locate: Locate
+    name: str,
+    service: Mapping[str, Any],
+    model: Mapping[str, Any],
+    locate: LocateInProject,
 ) -> None:
     for path, section, kind in _REFERENCES:
         defined = model.get(section) or {}
@@ -321,7 +325,7 @@ def _referenced_names(value: Any) -> list[str]:
 
 def check_dependency_cycles(
     services: Mapping[str, dict[str, Any]],
-    locate: Locate,
+    locate: LocateInProject,
 ) -> None:
     """Reject a ``depends_on`` cycle, naming it as Compose does."""
     state: dict[str, int] = {}

@@ -24,10 +24,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service.compose.interpolation import format_path
-from service.errors import ComposeValidationError, SourceLocation
+from service.errors import ComposeValidationError
+from service.types import LocateInProject, NodePath
 
-Path = tuple[str | int, ...]
-Locate = Callable[[Path], SourceLocation | None]
 #: A check returns what is wrong with a value, as the end of a sentence, or None.
 Check = Callable[[Any], str | None]
 
@@ -58,7 +57,7 @@ _DIGITS = tuple("0123456789")
 _HEALTHCHECK_TESTS = ("CMD", "CMD-SHELL", "NONE")
 
 
-def check_values(data: dict[str, Any], locate: Locate) -> None:
+def check_values(data: dict[str, Any], locate: LocateInProject) -> None:
     """Raise ``ComposeValidationError`` for the first value Compose cannot read."""
     services = data.get("services")
     for name, service in (services if isinstance(services, dict) else {}).items():
@@ -82,7 +81,7 @@ def check_values(data: dict[str, Any], locate: Locate) -> None:
 
 
 def _error(
-    service: str, path: Path, value: Any, problem: str, locate: Locate
+    service: str, path: NodePath, value: Any, problem: str, locate: LocateInProject
 ) -> ComposeValidationError:
     key = format_path(path)
     shown = f'"{value}"' if isinstance(value, str) else str(value)
@@ -94,7 +93,7 @@ def _error(
     )
 
 
-def _values_at(node: Any, pattern: tuple[str, ...], path: Path) -> Iterator[Any]:
+def _values_at(node: Any, pattern: tuple[str, ...], path: NodePath) -> Iterator[Any]:
     # ``*`` stands for any key of a mapping, ``[]`` for any item of a list.
     if not pattern:
         yield path, node

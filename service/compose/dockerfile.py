@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from service.errors import ComposeValidationError, SourceLocation
 from service.model import ImageDefaults
+from service.types import Lookup
 
 _INSTRUCTIONS = frozenset(
     {
@@ -316,7 +317,7 @@ class _Builder:
             key=instruction.keyword,
         )
 
-    def _process(self, instruction: Instruction, text: str, lookup: _Lookup) -> str:
+    def _process(self, instruction: Instruction, text: str, lookup: Lookup) -> str:
         try:
             return process_word(text, lookup, self.escape)
         except ValueError as exc:
@@ -346,7 +347,7 @@ class _Builder:
         self,
         instruction: Instruction,
         scope: dict[str, str | None],
-        lookup: _Lookup,
+        lookup: Lookup,
     ) -> None:
         for word in split_words(instruction.rest, self.escape):
             name, has_default, default = word.partition("=")
@@ -443,7 +444,6 @@ class _Builder:
                 stage.expose.append(entry)
 
 
-_Lookup = Callable[[str], str | None]
 _HANDLERS: dict[str, Callable[[_Builder, Instruction, _Stage], None]] = {
     "ARG": _Builder._stage_arg,
     "ENV": _Builder._env,
@@ -507,7 +507,7 @@ def split_words(text: str, escape: str = "\\") -> list[str]:
     return words
 
 
-def process_word(text: str, lookup: _Lookup, escape: str = "\\") -> str:
+def process_word(text: str, lookup: Lookup, escape: str = "\\") -> str:
     """Remove quotes and escapes from ``text`` and substitute ``$VAR`` as Docker does.
 
     Raises ``ValueError`` for an unclosed quote or ``${`` and for a
@@ -517,7 +517,7 @@ def process_word(text: str, lookup: _Lookup, escape: str = "\\") -> str:
 
 
 class _WordProcessor:
-    def __init__(self, text: str, lookup: _Lookup, escape: str) -> None:
+    def __init__(self, text: str, lookup: Lookup, escape: str) -> None:
         self.text = text
         self.lookup = lookup
         self.escape = escape

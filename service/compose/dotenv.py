@@ -21,12 +21,9 @@ The rules, checked against Compose v2.40.3:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from service.compose.interpolation import substitute
 from service.errors import ComposeValidationError, SourceLocation
-
-Lookup = Callable[[str], str | None]
+from service.types import Lookup
 
 _ESCAPES = {
     "a": "\a",

@@ -36,10 +36,7 @@ from typing import Any
 
 from service.compose.yamlload import Tagged, Timestamp
 from service.errors import InterpolationError, SourceLocation
-
-Path = tuple[str | int, ...]
-Lookup = Callable[[str], str | None]
-Locate = Callable[[Path], SourceLocation]
+from service.types import LocateInDocument, Lookup, NodePath
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _BRACED = re.compile(
@@ -66,7 +63,7 @@ class Interpolated:
 
 
 def interpolate(
-    data: Any, lookup: Lookup, locate: Locate, *, cast: bool = True
+    data: Any, lookup: Lookup, locate: LocateInDocument, *, cast: bool = True
 ) -> Interpolated:
     """Substitute variables in every string value under ``data``.
 
@@ -213,14 +210,14 @@ def _closing_brace(text: str, dollar: int) -> int:
 
 
 class _Walker:
-    def __init__(self, lookup: Lookup, locate: Locate, cast: bool) -> None:
+    def __init__(self, lookup: Lookup, locate: LocateInDocument, cast: bool) -> None:
         self.lookup = lookup
         self.locate = locate
         self.cast = cast
         self.unset: dict[str, SourceLocation] = {}
         self.warnings: list[tuple[str, SourceLocation]] = []
 
-    def walk(self, value: Any, path: Path) -> Any:
+    def walk(self, value: Any, path: NodePath) -> Any:
         if isinstance(value, Tagged):
             return Tagged(value.tag, self.walk(value.value, path))
         if isinstance(value, dict):
@@ -231,7 +228,7 @@ class _Walker:
             return self._walk_string(value, path)
         return value
 
-    def _walk_string(self, text: str, path: Path) -> Any:
+    def _walk_string(self, text: str, path: NodePath) -> Any:
         if "$" in text:
             location = self.locate(path)
             text, unset = substitute(
@@ -245,7 +242,7 @@ class _Walker:
         return text if caster is None else caster(text, path, self)
 
 
-def format_path(path: Path) -> str:
+def format_path(path: NodePath) -> str:
     """Return ``path`` as people write it: ``services.web.ports[0].target``."""
     text = ""
     for part in path:
@@ -258,7 +255,7 @@ def format_path(path: Path) -> str:
 
 # --- casting ----------------------------------------------------------------
 
-Caster = Callable[[str, Path, _Walker], Any]
+Caster = Callable[[str, NodePath, _Walker], Any]
 
 _TRUTHY = {"true": True, "false": False}
 _LEGACY_BOOLEANS = {
@@ -271,7 +268,7 @@ _LEGACY_BOOLEANS = {
 }
 
 
-def _to_bool(text: str, path: Path, walker: _Walker) -> bool:
+def _to_bool(text: str, path: NodePath, walker: _Walker) -> bool:
     lowered = text.lower()
     if lowered in _TRUTHY:
         return _TRUTHY[lowered]
@@ -289,20 +286,20 @@ def _to_bool(text: str, path: Path, walker: _Walker) -> bool:
     raise _cast_error(text, path, walker, "true or false")
 
 
-def _to_int(text: str, path: Path, walker: _Walker) -> int:
+def _to_int(text: str, path: NodePath, walker: _Walker) -> int:
     # Go's strconv.Atoi: an optional sign and decimal digits, nothing else.
     if re.fullmatch(r"[-+]?[0-9]+", text) is None:
         raise _cast_error(text, path, walker, "a whole number")
     return int(text)
 
 
-def _to_float(text: str, path: Path, walker: _Walker) -> float:
+def _to_float(text: str, path: NodePath, walker: _Walker) -> float:
     if re.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?", text) is None:
         raise _cast_error(text, path, walker, "a number")
     return float(text)
 
 
-def _cast_error(text: str, path: Path, walker: _Walker, wanted: str) -> Exception:
+def _cast_error(text: str, path: NodePath, walker: _Walker, wanted: str) -> Exception:
     return InterpolationError(
         f'The value "{text}" of {format_path(path)} must be {wanted}.',
         location=walker.locate(path),
@@ -359,13 +356,13 @@ _TOP_LEVEL_CASTS: dict[tuple[str, ...], Caster] = {
 }
 
 
-def _caster_for(path: Path) -> Caster | None:
+def _caster_for(path: NodePath) -> Caster | None:
     if len(path) >= 3 and path[0] == "services":
         return _lookup_cast(_SERVICE_CASTS, path[2:])
     return _lookup_cast(_TOP_LEVEL_CASTS, path)
 
 
-def _lookup_cast(table: dict[tuple[str, ...], Caster], path: Path) -> Caster | None:
+def _lookup_cast(table: dict[tuple[str, ...], Caster], path: NodePath) -> Caster | None:
     for pattern, caster in table.items():
         if len(pattern) == len(path) and all(
             _matches(p, s) for p, s in zip(pattern, path, strict=True)

@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.compose.yamlload import OVERRIDE_TAG, RESET_TAG, Tagged
-from service.errors import ComposeValidationError, SourceLocation
+from service.errors import ComposeValidationError
+from service.types import LocateInProject
 
-Path = tuple[str, ...]
+#: A path as the merge rules see it: mapping keys, with list indexes written as
+#: strings, so it can be matched against patterns where ``*`` is any key.
+KeyPath = tuple[str, ...]
 
 #: Paths whose value a later file always replaces whole.
 _REPLACED = (
@@ -43,7 +46,7 @@ _KEY_VALUE_ENTRIES = (
 )
 
 
-def _matches(path: Path, pattern: Path) -> bool:
+def _matches(path: KeyPath, pattern: KeyPath) -> bool:
     if len(path) != len(pattern):
         return False
     return all(want in ("*", part) for part, want in zip(path, pattern, strict=True))
@@ -57,7 +60,7 @@ class TagResult:
     """A file's data with its tags resolved, and the paths they named."""
 
     data: Any
-    paths: list[Path] = field(default_factory=list)
+    paths: list[KeyPath] = field(default_factory=list)
 
 
 def resolve_tags(data: Any) -> TagResult:
@@ -75,7 +78,7 @@ def resolve_tags(data: Any) -> TagResult:
 _DROP = object()
 
 
-def _resolve(value: Any, path: Path, paths: list[Path]) -> Any:
+def _resolve(value: Any, path: KeyPath, paths: list[KeyPath]) -> Any:
     if isinstance(value, Tagged):
         paths.append(path)
         if value.tag == RESET_TAG:
@@ -96,13 +99,13 @@ def _resolve(value: Any, path: Path, paths: list[Path]) -> Any:
     return value
 
 
-def apply_resets(target: dict[str, Any], paths: Iterable[Path]) -> None:
+def apply_resets(target: dict[str, Any], paths: Iterable[KeyPath]) -> None:
     """Delete from ``target`` every mapping key found at one of ``paths``."""
     for path in paths:
         _delete_path(target, path)
 
 
-def _delete_path(node: Any, path: Path) -> None:
+def _delete_path(node: Any, path: KeyPath) -> None:
     if not path or not isinstance(node, dict):
         return
     head, rest = path[0], path[1:]
@@ -131,7 +134,7 @@ def merge_service(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _merge(current: Any, other: Any, path: Path) -> Any:
+def _merge(current: Any, other: Any, path: KeyPath) -> Any:
     if any(_matches(path, pattern) for pattern in _REPLACED):
         return other
     if _matches(path, ("services", "*", "logging")):
@@ -161,14 +164,14 @@ def _merge(current: Any, other: Any, path: Path) -> Any:
     return other
 
 
-def _merge_build(current: Any, other: Any, path: Path) -> Any:
+def _merge_build(current: Any, other: Any, path: KeyPath) -> Any:
     def as_mapping(value: Any) -> dict[str, Any]:
         return {"context": value} if isinstance(value, str) else dict(value or {})
 
     return _merge(as_mapping(current), as_mapping(other), path)
 
 
-def _merge_logging(current: Any, other: Any, path: Path) -> Any:
+def _merge_logging(current: Any, other: Any, path: KeyPath) -> Any:
     # Options only carry over when both files use the same driver (or one
     # names none); a new driver starts from scratch.
     if not isinstance(current, dict) or not isinstance(other, dict):
@@ -293,8 +296,8 @@ def apply_extends(
     services: dict[str, Any],
     file: str,
     load_services: LoadServices,
-    locate: Callable[[tuple[str | int, ...]], SourceLocation | None],
-    resets: Iterable[Path] = (),
+    locate: LocateInProject,
+    resets: Iterable[KeyPath] = (),
 ) -> None:
     """Replace every service that ``extends`` another by the merge of the two.
 
@@ -312,8 +315,8 @@ def apply_extends(
 class _Extender:
     file: str
     load_services: LoadServices
-    locate: Callable[[tuple[str | int, ...]], SourceLocation | None]
-    resets: list[Path]
+    locate: LocateInProject
+    resets: list[KeyPath]
 
     def extend(
         self,

@@ -17,9 +17,8 @@ from typing import Any
 
 from service.compose.decoding import read_boolean
 from service.compose.ports import PortBudget, normalise_ports
-from service.errors import ComposeValidationError, SourceLocation
-
-Locate = Callable[[tuple[str | int, ...]], SourceLocation | None]
+from service.errors import ComposeValidationError
+from service.types import LocateInProject
 
 
 def is_remote(path: str) -> bool:
@@ -43,7 +42,7 @@ def rebase_path(path: str, base: str) -> str:
 
 
 def normalise_file(
-    data: dict[str, Any], base: str, locate: Locate, budget: PortBudget
+    data: dict[str, Any], base: str, locate: LocateInProject, budget: PortBudget
 ) -> dict[str, Any]:
     """Return ``data`` with every service and resource in canonical form."""
     result = dict(data)
@@ -79,7 +78,7 @@ def _normalise_resource(value: Any) -> Any:
 
 
 def normalise_service(
-    name: str, service: Any, base: str, locate: Locate, budget: PortBudget
+    name: str, service: Any, base: str, locate: LocateInProject, budget: PortBudget
 ) -> Any:
     """Return one service definition in canonical form (None stays None)."""
     if not isinstance(service, dict):
@@ -263,7 +262,9 @@ _SERVICE_TRANSFORMS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-def _normalise_volume(entry: Any, base: str, service: str, locate: Locate) -> Any:
+def _normalise_volume(
+    entry: Any, base: str, service: str, locate: LocateInProject
+) -> Any:
     if isinstance(entry, dict):
         mount = dict(entry)
         if mount.get("type") == "bind" and isinstance(mount.get("source"), str):

@@ -43,10 +43,10 @@ from service.errors import (
 )
 from service.limits import DEFAULT_LIMITS, Limits
 from service.model import Project, Warning
+from service.types import NodePath
 
 logger = logging.getLogger(__name__)
 
-PathKey = tuple[str | int, ...]
 
 _NAME_PATTERN = re.compile(r"[a-z0-9_-]")
 
@@ -237,7 +237,7 @@ class _Reader:
 
     # where things are
 
-    def locate(self, path: PathKey) -> SourceLocation | None:
+    def locate(self, path: NodePath) -> SourceLocation | None:
         """Return the place ``path`` was written, searching later files first."""
         for end in range(len(path), 0, -1):
             prefix = path[:end]
@@ -310,7 +310,7 @@ class _Reader:
 
     def prepare(
         self, document: Document, layer: _Layer
-    ) -> tuple[dict[str, Any], list[merge.Path]]:
+    ) -> tuple[dict[str, Any], list[merge.KeyPath]]:
         """Resolve tags, interpolate, validate and canonicalise one document.
 
         Also return the paths its ``!reset``/``!override`` tags name.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from service.compose.ports import (
     count_expose,
     parse_expose,
 )
-from service.errors import ComposeValidationError, InputError, SourceLocation
+from service.errors import ComposeValidationError, InputError
 from service.model import (
     BuildSpec,
     Dependency,
@@ -42,11 +42,10 @@ from service.model import (
     Volume,
     Warning,
 )
+from service.types import LocateInProject
 
 if TYPE_CHECKING:
     from service.compose.completion import CompletedProject
-
-Locate = Callable[[tuple[str | int, ...]], SourceLocation | None]
 
 
 @dataclass
@@ -57,7 +56,7 @@ class TopologyContext:
     project_directory: str
     environment: Mapping[str, str]
     sources: FileSource
-    locate: Locate
+    locate: LocateInProject
     budget: PortBudget
     #: The reader's warnings, joined by those found while building the model
     #: (unreadable Dockerfiles, expose entries that are not ports).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from service.compose.interpolation import format_path
@@ -35,10 +35,8 @@ from service.compose.schema import (
     Table,
 )
 from service.compose.yamlload import RESET_TAG, Tagged, Timestamp
-from service.errors import ComposeValidationError, SourceLocation
-
-Path = tuple[str | int, ...]
-Locate = Callable[[Path], SourceLocation]
+from service.errors import ComposeValidationError
+from service.types import LocateInDocument, NodePath
 
 _NUMBER_TEXT = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?")
 _KIND_WORDS = {
@@ -48,7 +46,7 @@ _KIND_WORDS = {
     BOOLEAN: "true or false",
     NULL: "empty",
 }
-_NAME_HINTS: dict[Path, str] = {
+_NAME_HINTS: dict[NodePath, str] = {
     ("services",): "service name",
     ("networks",): "network name",
     ("volumes",): "volume name",
@@ -58,7 +56,7 @@ _NAME_HINTS: dict[Path, str] = {
 }
 
 
-def validate_compose(data: Any, locate: Locate) -> None:
+def validate_compose(data: Any, locate: LocateInDocument) -> None:
     """Raise ``ComposeValidationError`` if Compose would reject ``data``'s shape."""
     if not isinstance(data, dict):
         raise _Validator(locate).fail(
@@ -68,10 +66,10 @@ def validate_compose(data: Any, locate: Locate) -> None:
 
 
 class _Validator:
-    def __init__(self, locate: Locate) -> None:
+    def __init__(self, locate: LocateInDocument) -> None:
         self.locate = locate
 
-    def fail(self, path: Path, message: str) -> ComposeValidationError:
+    def fail(self, path: NodePath, message: str) -> ComposeValidationError:
         service = str(path[1]) if len(path) > 1 and path[0] == "services" else None
         key = format_path(path[2:]) if service is not None else format_path(path)
         return ComposeValidationError(
@@ -81,7 +79,7 @@ class _Validator:
             key=key or None,
         )
 
-    def check(self, node: Node, value: Any, path: Path) -> None:
+    def check(self, node: Node, value: Any, path: NodePath) -> None:
         if isinstance(value, Tagged):
             # A !reset value only clears the key; an !override one is checked.
             if value.tag == RESET_TAG:
@@ -104,7 +102,7 @@ class _Validator:
         else:
             self.check_table(node, value, path)
 
-    def check_either(self, node: Either, value: Any, path: Path) -> None:
+    def check_either(self, node: Either, value: Any, path: NodePath) -> None:
         candidates = [choice for choice in node.choices if accepts_kind(choice, value)]
         if not candidates:
             raise self.fail(
@@ -121,7 +119,7 @@ class _Validator:
         assert first_error is not None
         raise first_error
 
-    def check_scalar(self, node: Scalar, value: Any, path: Path) -> None:
+    def check_scalar(self, node: Scalar, value: Any, path: NodePath) -> None:
         if node.choices and value not in node.choices:
             raise self.fail(
                 path,
@@ -139,7 +137,7 @@ class _Validator:
         if node.maximum is not None and value > node.maximum:
             raise self.fail(path, f"{_where(path)} must be at most {node.maximum}.")
 
-    def check_sequence(self, node: Sequence, value: list[Any], path: Path) -> None:
+    def check_sequence(self, node: Sequence, value: list[Any], path: NodePath) -> None:
         seen: dict[str, int] = {}
         for index, item in enumerate(value):
             self.check(node.items, item, (*path, index))
@@ -154,7 +152,7 @@ class _Validator:
                 )
             seen[identity] = index
 
-    def check_record(self, node: Record, value: dict[str, Any], path: Path) -> None:
+    def check_record(self, node: Record, value: dict[str, Any], path: NodePath) -> None:
         for key, item in value.items():
             child = node.keys.get(key)
             if child is not None:
@@ -167,7 +165,7 @@ class _Validator:
             if key not in value:
                 raise self.fail(path, f'{_where(path)} needs the key "{key}".')
 
-    def check_table(self, node: Table, value: dict[str, Any], path: Path) -> None:
+    def check_table(self, node: Table, value: dict[str, Any], path: NodePath) -> None:
         for key, item in value.items():
             if _is_name(node, key):
                 self.check(node.values, item, (*path, key))
@@ -263,7 +261,7 @@ def _canonical(value: Any) -> Any:
 # --- words ---------------------------------------------------------------------
 
 
-def _unknown_key(key: str, path: Path, known: Iterable[str]) -> str:
+def _unknown_key(key: str, path: NodePath, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f' Did you mean "{close[0]}"?' if close else ""
     return (
@@ -272,7 +270,7 @@ def _unknown_key(key: str, path: Path, known: Iterable[str]) -> str:
     )
 
 
-def _owner(path: Path) -> str:
+def _owner(path: NodePath) -> str:
     if not path:
         return "The top level"
     if len(path) == 2 and path[0] == "services":
@@ -280,7 +278,7 @@ def _owner(path: Path) -> str:
     return _where(path)
 
 
-def _bad_name(key: str, path: Path, node: Table) -> str:
+def _bad_name(key: str, path: NodePath, node: Table) -> str:
     if key == "" or node.names is None:
         return f"{_owner(path)} has an empty key; give it a name."
     what = _NAME_HINTS.get(path, f"name in {_where(path)}")
@@ -289,7 +287,7 @@ def _bad_name(key: str, path: Path, node: Table) -> str:
     )
 
 
-def _pattern_hint(path: Path) -> str:
+def _pattern_hint(path: NodePath) -> str:
     if path[-1] == "pull_policy":
         return (
             "use always, never, missing, if_not_present, build, refresh, daily, "
@@ -305,7 +303,7 @@ def _or_list(words: Iterable[str]) -> str:
     return ", ".join(unique[:-1]) + " or " + unique[-1]
 
 
-def _where(path: Path) -> str:
+def _where(path: NodePath) -> str:
     if len(path) > 2 and path[0] == "services":
         return f'the key "{format_path(path[2:])}" of service "{path[1]}"'
     return f'the key "{format_path(path)}"'

@@ -50,8 +50,7 @@ from service.errors import (
     YamlSyntaxError,
 )
 from service.limits import Limits
-
-Path = tuple[str | int, ...]
+from service.types import NodePath
 
 RESET_TAG = "!reset"
 OVERRIDE_TAG = "!override"
@@ -80,10 +79,10 @@ class Document:
 
     file: str
     data: Any
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
     documents: tuple[Document, ...] = ()
 
-    def locate(self, path: Path) -> SourceLocation:
+    def locate(self, path: NodePath) -> SourceLocation:
         """Return the place of ``path``, or of its nearest ancestor we know."""
         for end in range(len(path), -1, -1):
             found = self.positions.get(path[:end])
@@ -191,7 +190,7 @@ class _Composer:
         self.nodes = 0
         self.expansions = 0
         self.anchors: dict[str, _Anchor] = {}
-        self.positions: dict[Path, tuple[int, int]] = {}
+        self.positions: dict[NodePath, tuple[int, int]] = {}
 
     def compose_all(self) -> list[Document]:
         self._expect(events.StreamStartEvent)
@@ -264,7 +263,7 @@ class _Composer:
                 location=self._location(event),
             )
 
-    def _compose_node(self, path: Path, depth: int) -> tuple[Any, int]:
+    def _compose_node(self, path: NodePath, depth: int) -> tuple[Any, int]:
         """Return the value of the next node and its expanded size in nodes."""
         event = self._next()
         if isinstance(event, events.AliasEvent):
@@ -313,7 +312,7 @@ class _Composer:
         # its size is bounded by the check above.
         return copy.deepcopy(anchor.value), anchor.size
 
-    def _compose_sequence(self, path: Path, depth: int) -> tuple[list[Any], int]:
+    def _compose_sequence(self, path: NodePath, depth: int) -> tuple[list[Any], int]:
         items: list[Any] = []
         size = 1
         while not self.parser.check_event(events.SequenceEndEvent):
@@ -325,12 +324,14 @@ class _Composer:
         self.parser.get_event()
         return items, size
 
-    def _remember(self, path: Path, event: events.Event) -> None:
+    def _remember(self, path: NodePath, event: events.Event) -> None:
         mark = event.start_mark
         if mark is not None and path not in self.positions:
             self.positions[path] = (mark.line + 1, mark.column + 1)
 
-    def _compose_mapping(self, path: Path, depth: int) -> tuple[dict[str, Any], int]:
+    def _compose_mapping(
+        self, path: NodePath, depth: int
+    ) -> tuple[dict[str, Any], int]:
         explicit: dict[str, Any] = {}
         seen: dict[tuple[str, str], int] = {}
         merges: list[tuple[Any, bool, events.Event]] = []
@@ -380,7 +381,7 @@ class _Composer:
             )
         seen[identity] = line
 
-    def _string_key(self, key: Any, event: events.Event, path: Path) -> str:
+    def _string_key(self, key: Any, event: events.Event, path: NodePath) -> str:
         if isinstance(key, str) and not isinstance(key, Timestamp):
             return key
         where = _dotted(path) or "the top level"
@@ -539,7 +540,7 @@ def _describe(value: Any) -> str:
     return f'the scalar "{_go_text(value)}"'
 
 
-def _dotted(path: Path) -> str:
+def _dotted(path: NodePath) -> str:
     return ".".join(str(part) for part in path)
 
 

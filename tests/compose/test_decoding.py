@@ -17,6 +17,7 @@ from service.compose.decoding import (
     read_boolean,
 )
 from service.errors import ComposeValidationError, SourceLocation
+from service.types import NodePath
 
 SECOND = Decimal(10**9)
 
@@ -125,7 +126,7 @@ def test_read_boolean_words(value: object, result: object) -> None:
     assert read_boolean(value) == result
 
 
-def _locate(path: tuple[str | int, ...]) -> SourceLocation:
+def _locate(path: NodePath) -> SourceLocation:
     return SourceLocation("compose.yaml", len(path), 1)
 
 

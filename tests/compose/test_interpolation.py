@@ -19,13 +19,14 @@ from service.compose.interpolation import (
 from service.compose.yamlload import Tagged, Timestamp, load_yaml
 from service.errors import ComposeTopologyError, InterpolationError, SourceLocation
 from service.limits import Limits
+from service.types import NodePath
 from tests.compose.reference import find_binary
 
 ENV = {"SET": "v", "EMPTY": "", "PORT": "8080", "FLAG": "true"}
 HERE = SourceLocation("compose.yaml", 4, 7)
 
 
-def nowhere(path: tuple[str | int, ...]) -> SourceLocation:
+def nowhere(path: NodePath) -> SourceLocation:
     return SourceLocation("compose.yaml")
 
 
@@ -219,7 +220,7 @@ CASTS = [
     ids=[row[3] for row in CASTS],
 )
 def test_interpolate_casts_like_compose(
-    service: dict[str, Any], path: tuple[str | int, ...], expected: Any
+    service: dict[str, Any], path: NodePath, expected: Any
 ) -> None:
     result = interpolate({"services": {"a": service}}, ENV.get, nowhere)
 
@@ -279,9 +280,7 @@ def test_interpolate_without_cast_keeps_strings() -> None:
     ],
     ids=["root", "nested"],
 )
-def test_format_path_reads_naturally(
-    path: tuple[str | int, ...], expected: str
-) -> None:
+def test_format_path_reads_naturally(path: NodePath, expected: str) -> None:
     assert format_path(path) == expected
 
 
