@@ -1,14 +1,12 @@
-"""Read what a Dockerfile gives every container of its image.
+"""Work out what a Dockerfile gives every container of its image.
 
 Only the settings a Compose service can override are kept: ``CMD``,
 ``ENTRYPOINT``, ``ENV``, ``WORKDIR``, ``USER`` and ``EXPOSE``, plus the
-external image the chosen stage starts from. Nothing is built or run.
+external image the chosen stage starts from. Nothing is built or run. The
+text is split into instructions by ``dockerlex`` and values are substituted
+by ``dockerwords``; this module evaluates the instructions stage by stage,
+following Docker's builder (BuildKit):
 
-The rules follow Docker's builder (BuildKit):
-
-* parser directives (``# escape=`` ``) count only at the very top; lines
-  ending in the escape character continue; comment lines are skipped, also
-  inside a continuation; heredoc bodies (``RUN <<EOF``) are skipped;
 * ``FROM image [AS name]`` starts a stage; ``target`` picks one by name, the
   last is the default; a stage whose ``FROM`` names an earlier stage starts
   from that stage's settings;
@@ -27,53 +25,20 @@ entries are kept as ``port/protocol`` with ranges unexpanded.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from service.compose.dockerlex import Instruction, split_instructions
+from service.compose.dockerwords import process_word, split_words
 from service.errors import ComposeValidationError, SourceLocation
 from service.model import ImageDefaults
 from service.types import Lookup
 
-_INSTRUCTIONS = frozenset(
-    {
-        "ADD",
-        "ARG",
-        "CMD",
-        "COPY",
-        "ENTRYPOINT",
-        "ENV",
-        "EXPOSE",
-        "FROM",
-        "HEALTHCHECK",
-        "LABEL",
-        "MAINTAINER",
-        "ONBUILD",
-        "RUN",
-        "SHELL",
-        "STOPSIGNAL",
-        "USER",
-        "VOLUME",
-        "WORKDIR",
-    }
-)
-_HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
-_HEREDOC = re.compile(r"<<(-?)\s*([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
-_DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.*?)\s*")
 _DEFAULT_SHELL = ("/bin/sh", "-c")
 _EXPOSE = re.compile(r"([0-9]+)(?:-([0-9]+))?(?:/([A-Za-z]+))?")
-
-
-@dataclass(frozen=True)
-class Instruction:
-    """One logical Dockerfile line: keyword, the text after it, and its line."""
-
-    keyword: str
-    rest: str
-    line: int
 
 
 def parse_dockerfile(
@@ -97,124 +62,6 @@ def parse_dockerfile(
     for instruction in instructions:
         builder.apply(instruction)
     return builder.result(target)
-
-
-# --- splitting into instructions ----------------------------------------------
-
-
-def split_instructions(text: str, file: str) -> tuple[list[Instruction], str]:
-    """Return the logical instructions of ``text`` and its escape character."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines and lines[0].startswith("\ufeff"):
-        lines[0] = lines[0][1:]
-    escape, first = _read_directives(lines, file)
-
-    instructions: list[Instruction] = []
-    index = first
-    while index < len(lines):
-        stripped = lines[index].strip()
-        if not stripped or stripped.startswith("#"):
-            index += 1
-            continue
-        start = index
-        logical, index = _join_continuation(lines, index, escape)
-        instruction = _make_instruction(logical, start + 1, file)
-        if instruction is None:
-            continue
-        instructions.append(instruction)
-        if instruction.keyword in _HEREDOC_INSTRUCTIONS:
-            index = _skip_heredocs(instruction, lines, index, file)
-    return instructions, escape
-
-
-def _read_directives(lines: list[str], file: str) -> tuple[str, int]:
-    escape = "\\"
-    seen: set[str] = set()
-    for number, line in enumerate(lines):
-        match = _DIRECTIVE.fullmatch(line.strip()) if line.strip() else None
-        if match is None:
-            return escape, number
-        name = match.group(1).lower()
-        if name in seen:
-            raise ComposeValidationError(
-                f'The parser directive "{name}" is given twice.',
-                location=SourceLocation(file, number + 1),
-            )
-        seen.add(name)
-        if name == "escape":
-            escape = _escape_character(match.group(2), file, number + 1)
-    return escape, len(lines)
-
-
-def _escape_character(value: str, file: str, line: int) -> str:
-    if value not in ("\\", "`"):
-        raise ComposeValidationError(
-            f'The escape directive must be "\\" or "`", not "{value}".',
-            location=SourceLocation(file, line),
-        )
-    return value
-
-
-def _join_continuation(lines: list[str], index: int, escape: str) -> tuple[str, int]:
-    """Join the lines of one instruction; return it and the next line's index."""
-    parts: list[str] = []
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        body = line.rstrip()
-        if body.endswith(escape):
-            parts.append(body[: -len(escape)])
-            index = _skip_comments_and_blanks(lines, index)
-            continue
-        parts.append(line)
-        break
-    return "".join(parts), index
-
-
-def _skip_comments_and_blanks(lines: list[str], index: int) -> int:
-    # Inside a continuation, comment and empty lines are dropped entirely.
-    while index < len(lines):
-        stripped = lines[index].strip()
-        if stripped and not stripped.startswith("#"):
-            break
-        index += 1
-    return index
-
-
-def _make_instruction(logical: str, line: int, file: str) -> Instruction | None:
-    stripped = logical.strip()
-    if not stripped:
-        return None
-    keyword, _, rest = stripped.partition(" ")
-    if "\t" in keyword:
-        keyword, _, more = keyword.partition("\t")
-        rest = f"{more} {rest}".strip()
-    keyword = keyword.upper()
-    if keyword not in _INSTRUCTIONS:
-        raise ComposeValidationError(
-            f'The Dockerfile has an unknown instruction "{keyword}".',
-            location=SourceLocation(file, line),
-            key=keyword,
-        )
-    return Instruction(keyword, rest.strip(), line)
-
-
-def _skip_heredocs(
-    instruction: Instruction, lines: list[str], index: int, file: str
-) -> int:
-    for match in _HEREDOC.finditer(instruction.rest):
-        strip_tabs, word = match.group(1) == "-", match.group(3)
-        while True:
-            if index >= len(lines):
-                raise ComposeValidationError(
-                    f'The heredoc "<<{word}" is never closed by a line "{word}".',
-                    location=SourceLocation(file, instruction.line),
-                )
-            line = lines[index]
-            index += 1
-            if (line.lstrip("\t") if strip_tabs else line) == word:
-                break
-    return index
 
 
 # --- building the stages --------------------------------------------------------
@@ -473,181 +320,3 @@ def parse_exec_form(text: str) -> tuple[str, ...] | None:
     if not isinstance(parsed, list) or not all(isinstance(i, str) for i in parsed):
         return None
     return tuple(parsed)
-
-
-# --- words and substitution ------------------------------------------------------
-
-
-def split_words(text: str, escape: str = "\\") -> list[str]:
-    """Split on unquoted whitespace, keeping quotes and escapes in each word."""
-    words: list[str] = []
-    current: list[str] = []
-    quote: str | None = None
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char == escape and index + 1 < len(text) and quote != "'":
-            current.append(text[index : index + 2])
-            index += 2
-            continue
-        if quote is not None:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char.isspace():
-            if current:
-                words.append("".join(current))
-                current = []
-            index += 1
-            continue
-        current.append(char)
-        index += 1
-    if current:
-        words.append("".join(current))
-    return words
-
-
-def process_word(text: str, lookup: Lookup, escape: str = "\\") -> str:
-    """Remove quotes and escapes from ``text`` and substitute ``$VAR`` as Docker does.
-
-    Raises ``ValueError`` for an unclosed quote or ``${`` and for a
-    ``${VAR?message}`` whose variable is unset.
-    """
-    return _WordProcessor(text, lookup, escape).run()
-
-
-class _WordProcessor:
-    def __init__(self, text: str, lookup: Lookup, escape: str) -> None:
-        self.text = text
-        self.lookup = lookup
-        self.escape = escape
-        self.index = 0
-
-    def run(self, stop: str = "") -> str:
-        out: list[str] = []
-        while self.index < len(self.text):
-            char = self.text[self.index]
-            if stop and char == stop:
-                return "".join(out)
-            self.index += 1
-            if char == self.escape:
-                out.append(self._escaped())
-            elif char == "'":
-                out.append(self._single_quoted())
-            elif char == '"':
-                out.append(self._double_quoted())
-            elif char == "$":
-                out.append(self._variable())
-            else:
-                out.append(char)
-        if stop:
-            raise ValueError(f'missing "{stop}"')
-        return "".join(out)
-
-    def _escaped(self) -> str:
-        if self.index >= len(self.text):
-            return ""
-        char = self.text[self.index]
-        self.index += 1
-        return char
-
-    def _single_quoted(self) -> str:
-        end = self.text.find("'", self.index)
-        if end < 0:
-            raise ValueError("a single quote is not closed")
-        value = self.text[self.index : end]
-        self.index = end + 1
-        return value
-
-    def _double_quoted(self) -> str:
-        out: list[str] = []
-        while self.index < len(self.text):
-            char = self.text[self.index]
-            self.index += 1
-            if char == '"':
-                return "".join(out)
-            if char == self.escape and self.index < len(self.text):
-                following = self.text[self.index]
-                if following in ('"', "$", self.escape):
-                    out.append(following)
-                    self.index += 1
-                    continue
-            if char == "$":
-                out.append(self._variable())
-                continue
-            out.append(char)
-        raise ValueError("a double quote is not closed")
-
-    def _variable(self) -> str:
-        text = self.text
-        if text.startswith("{", self.index):
-            self.index += 1
-            return self._braced()
-        match = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]").match(text, self.index)
-        if match is None:
-            return "$"
-        self.index = match.end()
-        return self.lookup(match.group()) or ""
-
-    def _braced(self) -> str:
-        match = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(self.text, self.index)
-        if match is None:
-            raise ValueError("${ is not followed by a variable name")
-        name = match.group()
-        self.index = match.end()
-        value = self.lookup(name)
-        if self.text.startswith("}", self.index):
-            self.index += 1
-            return value or ""
-
-        operator_match = _MODIFIER.match(self.text, self.index)
-        if self.index >= len(self.text):
-            raise ValueError(f'missing "}}" after ${{{name}')
-        if operator_match is None:
-            raise ValueError(f"bad substitution after ${{{name}")
-        operator = operator_match.group()
-        self.index = operator_match.end()
-        word = self.run(stop="}")
-        self.index += 1
-        if operator[0] in "#%/":
-            return _apply_pattern(value or "", operator, word)
-        return _apply_modifier(name, value, operator, word)
-
-
-_MODIFIER = re.compile(r":?[-+?]|##?|%%?|//?")
-
-
-def _apply_pattern(value: str, operator: str, word: str) -> str:
-    """Apply the shell's ``#``/``%`` trimming and ``/`` replacement (glob patterns)."""
-    if operator in ("#", "##"):
-        cuts = range(len(value) + 1)
-        order = reversed(cuts) if operator == "##" else cuts
-        for cut in order:
-            if fnmatch.fnmatchcase(value[:cut], word):
-                return value[cut:]
-        return value
-    if operator in ("%", "%%"):
-        cuts = range(len(value), -1, -1)
-        order = reversed(cuts) if operator == "%%" else cuts
-        for cut in order:
-            if fnmatch.fnmatchcase(value[cut:], word):
-                return value[:cut]
-        return value
-    pattern, _, replacement = word.partition("/")
-    if not pattern:
-        return value
-    body = fnmatch.translate(pattern).removeprefix("(?s:").removesuffix(")\\Z")
-    regex = re.compile(body, re.S)
-    count = 0 if operator == "//" else 1
-    return regex.sub(lambda _: replacement, value, count=count)
-
-
-def _apply_modifier(name: str, value: str | None, operator: str, word: str) -> str:
-    present = bool(value) if operator.startswith(":") else value is not None
-    if operator.endswith("-"):
-        return value if present and value is not None else word
-    if operator.endswith("+"):
-        return word if present else ""
-    if not present:
-        raise ValueError(f"{name}: {word or 'is not set'}")
-    return value or ""

@@ -6,12 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.compose.dockerfile import (
-    parse_dockerfile,
-    parse_exec_form,
-    process_word,
-    split_words,
-)
+from service.compose.dockerfile import parse_dockerfile, parse_exec_form
 from service.errors import ComposeTopologyError, ComposeValidationError, SourceLocation
 
 
@@ -217,41 +212,6 @@ def test_parse_exec_form_json_lists_only(
     text: str, expected: tuple[str, ...] | None
 ) -> None:
     assert parse_exec_form(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("${V#*/}", "b/a"),
-        ("${V##*/}", "a"),
-        ("${V%/*}", "a/b"),
-        ("${V%%/*}", "a"),
-        ("${V/a/X}", "X/b/a"),
-        ("${V//a/X}", "X/b/X"),
-        ("${V:+set}", "set"),
-        ("${NOPE+set}", ""),
-        ("$V$", "a/b/a$"),
-        ("\"$V\" '$V'", "a/b/a $V"),
-    ],
-    ids=[
-        "prefix",
-        "long-prefix",
-        "suffix",
-        "long-suffix",
-        "replace",
-        "replace-all",
-        "alternative",
-        "alternative-unset",
-        "trailing-dollar",
-        "quotes",
-    ],
-)
-def test_process_word_shell_forms(text: str, expected: str) -> None:
-    assert process_word(text, {"V": "a/b/a"}.get) == expected
-
-
-def test_split_words_keeps_quoted_spaces() -> None:
-    assert split_words("A=\"x y\" B='p q' C=r\\ s") == ['A="x y"', "B='p q'", "C=r\\ s"]
 
 
 @settings(max_examples=300, deadline=None)
