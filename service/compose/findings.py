@@ -172,13 +172,12 @@ def _image_built_twice(project: Project) -> Iterator[Finding]:
     for image in project.images:
         if len(image.built_by) > 1:
             builders = ", ".join(repr(name) for name in image.built_by)
-            yield Finding(
-                code="image-built-twice",
-                severity="warning",
-                message=f"Image {image.ref!r} is built by several services "
-                f"({builders}); "
+            yield _finding(
+                "image-built-twice",
+                "warning",
+                f"Image {image.ref!r} is built by several services ({builders}); "
                 "the last build wins and the others' containers run it.",
-                service=image.built_by[0],
+                project.service(image.built_by[0]),
             )
 
 

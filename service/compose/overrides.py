@@ -15,13 +15,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.compose.decoding import parse_command_line
-from service.errors import ComposeValidationError
+from service.errors import ComposeValidationError, SourceLocation
 from service.model import EnvironmentVariable, ImageDefaults, Override, Service
-from service.types import OverrideKey, OverrideRelation
+from service.types import LocateInProject, OverrideKey, OverrideRelation
 
 
-def split_command(value: Any) -> tuple[str, ...] | None:
-    """Return a command as a list of words, splitting a string as Compose does."""
+def split_command(
+    value: Any, *, service: str, key: str, location: SourceLocation | None
+) -> tuple[str, ...] | None:
+    """Return a command as a list of words, splitting a string as Compose does.
+
+    ``service``, ``key`` and ``location`` say where the command was written,
+    for the error raised when a string cannot be split.
+    """
     if value is None:
         return None
     if isinstance(value, list):
@@ -29,7 +35,11 @@ def split_command(value: Any) -> tuple[str, ...] | None:
     words = parse_command_line(str(value))
     if words is None:
         raise ComposeValidationError(
-            f"The command {value!r} cannot be split into words; close its quotes."
+            f"The {key} {value!r} of service {service!r} cannot be split into "
+            "words; close its quotes.",
+            location=location,
+            service=service,
+            key=key,
         )
     return tuple(words)
 
@@ -38,12 +48,16 @@ _TEXT_KEYS: tuple[OverrideKey, ...] = ("working_dir", "user")
 
 
 def collect_overrides(
-    raw: Mapping[str, Any], environment: tuple[EnvironmentVariable, ...]
+    name: str,
+    raw: Mapping[str, Any],
+    environment: tuple[EnvironmentVariable, ...],
+    locate: LocateInProject,
 ) -> tuple[Override, ...]:
-    """Return what a service sets on top of its image, in a fixed key order."""
+    """Return what service ``name`` sets on top of its image, in a fixed key order."""
     overrides: list[Override] = []
     for key in ("command", "entrypoint"):
-        words = split_command(raw.get(key))
+        location = locate(("services", name, key))
+        words = split_command(raw.get(key), service=name, key=key, location=location)
         if words is not None:
             overrides.append(Override(key=key, value=words))
     explicit = sorted(v.name for v in environment if v.source == "environment")

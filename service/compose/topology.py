@@ -130,7 +130,7 @@ def _build_service(name: str, raw: dict[str, Any], context: TopologyContext) -> 
         build=None if raw_build is None else _build_spec(raw_build, context),
         replicas=replica_count(raw),
         containers=container_names(name, raw, context.project_name),
-        overrides=collect_overrides(raw, environment),
+        overrides=collect_overrides(name, raw, environment, context.locate),
         environment=environment,
         ports=tuple(build_port_binding(p, mode) for p in raw.get("ports") or []),
         expose=_build_expose(name, raw, context),

@@ -7,6 +7,7 @@ import pytest
 from service.compose import parse_project
 from service.compose.findings import is_data_store
 from service.compose.inputs import ComposeFile, ProjectInput
+from service.errors import SourceLocation
 from service.model import Finding
 
 
@@ -70,7 +71,10 @@ def test_image_built_by_two_services_reported() -> None:
         "  b:\n    build: ./b\n    image: app:1\n"
     )
 
-    assert "image-built-twice" in _codes(text)
+    findings = [f for f in _findings(text) if f.code == "image-built-twice"]
+
+    assert [f.service for f in findings] == ["a"]
+    assert findings[0].location == SourceLocation("compose.yaml", 2, 3)
 
 
 def test_built_image_used_without_dependency_reported() -> None:
