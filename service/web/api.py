@@ -18,6 +18,7 @@ from service.compose import ProjectInput
 from service.render import MEDIA_TYPES
 from service.render.options import DiagramOptions, Direction
 from service.web.cache import etag_for, is_not_modified
+from service.web.fastpath import build_not_modified, offer_answer
 from service.web.inputs import (
     JSON_MEDIA_TYPE,
     MULTIPART_MEDIA_TYPE,
@@ -128,7 +129,7 @@ PROJECT_REQUEST_BODY: dict[str, Any] = {
 }
 
 
-def project_query(
+async def project_query(
     profile: Annotated[
         list[str] | None, Query(description="Enable a Compose profile; repeatable.")
     ] = None,
@@ -140,7 +141,7 @@ def project_query(
     return QueryInputs(profiles=tuple(profile or ()), project_name=project_name)
 
 
-def diagram_options(
+async def diagram_options(
     overrides: Annotated[
         bool, Query(description="List container overrides in container nodes.")
     ] = True,
@@ -205,10 +206,11 @@ async def post_model(
     renderer = renderer_of(request)
     note(request, format="model")
 
-    etag = etag_for(renderer.model_key(project_input, show_values))
+    key = renderer.model_key(project_input, show_values)
+    etag = etag_for(key)
     if is_not_modified(request.headers.get("if-none-match"), etag):
         return not_modified(request, etag, "no-cache")
-    answer = await renderer.render_model(project_input, show_values)
+    answer = await renderer.render_model(project_input, show_values, key)
     return answer_response(request, answer, "no-cache")
 
 
@@ -267,15 +269,21 @@ async def answer_diagram(
     renderer = renderer_of(request)
     note(request, format=fmt)
 
-    etag = etag_for(renderer.diagram_key(project_input, fmt, options))
+    key = renderer.diagram_key(project_input, fmt, options)
+    etag = etag_for(key)
     if is_not_modified(request.headers.get("if-none-match"), etag):
         return not_modified(request, etag, cache_control)
-    answer = await renderer.render_diagram(project_input, fmt, options)
+    answer = await renderer.render_diagram(project_input, fmt, options, key)
     return answer_response(request, answer, cache_control)
 
 
 def answer_response(request: Request, answer: Answer, cache_control: str) -> Response:
-    """Build the response for a rendered answer, with its ETag and caching."""
+    """Build the response for a rendered answer, with its ETag and caching.
+
+    The same request sent again is answered from this response by
+    ``service.web.fastpath``, which replays exactly its headers.
+    """
+    offer_answer(request, answer.key)
     note(
         request,
         services=answer.services,
@@ -290,9 +298,7 @@ def answer_response(request: Request, answer: Answer, cache_control: str) -> Res
 def not_modified(request: Request, etag: str, cache_control: str) -> Response:
     """Answer 304: the client already holds this exact answer."""
     note(request, cache="not-modified")
-    return Response(
-        status_code=304, headers={"ETag": etag, "Cache-Control": cache_control}
-    )
+    return build_not_modified(etag, cache_control)
 
 
 def renderer_of(request: Request) -> Renderer:

@@ -38,6 +38,7 @@ from service import __version__, render
 from service.errors import ComposeTopologyError
 from service.render.ids import service_id
 from service.web import api, kroki, pages
+from service.web.fastpath import FastPathMiddleware
 from service.web.inputs import ProjectBody, ProjectFile
 from service.web.logs import RequestLogMiddleware
 from service.web.problems import Problem, install_problem_handler
@@ -81,6 +82,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.renderer = Renderer(settings)
 
     install_problem_handler(app)
+    # Added first, so it runs inside the request log: a replayed answer
+    # still writes its one line.
+    app.add_middleware(
+        FastPathMiddleware,
+        cache=app.state.renderer.cache,
+        max_entries=settings.cache_entries,
+        max_body_bytes=settings.limits.max_body_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestLogMiddleware)
     _include_routes(app, settings)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

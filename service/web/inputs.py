@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.types import Scope
 
 from service.compose import ComposeFile, MappingSource, ProjectInput
 from service.errors import (
@@ -58,6 +59,7 @@ _M = TypeVar("_M", bound=BaseModel)
 
 _FORM_FIELDS = ("file", "env_file", "dockerfile", "extra")
 _FORM_VALUES = ("project_name", "profile", "variable")
+_BODY_DEADLINE = "body_deadline"
 
 
 class ProjectFile(BaseModel):
@@ -106,7 +108,7 @@ async def load_project_input(
     media_type, charset = parse_content_type(request.headers.get("content-type"))
 
     if media_type == MULTIPART_MEDIA_TYPE:
-        form = await _with_timeout(_load_form(request, limits), timeout)
+        form = await _with_timeout(request, _load_form(request, limits), timeout)
         try:
             return await _from_form(form, limits, query)
         finally:
@@ -145,7 +147,7 @@ async def load_body(request: Request, limits: Limits, timeout: float) -> bytes:
         chunks = [chunk async for chunk in _bounded_stream(request, limits)]
         return b"".join(chunks)
 
-    return await _with_timeout(collect(), timeout)
+    return await _with_timeout(request, collect(), timeout)
 
 
 async def _bounded_stream(
@@ -173,9 +175,23 @@ def _body_too_large(limit: int) -> LimitExceededError:
     )
 
 
-async def _with_timeout(awaitable: Awaitable[_T], timeout: float) -> _T:
+def set_body_deadline(scope: Scope, deadline: float) -> None:
+    """Make the body's timeout count from an earlier start (``anyio`` clock time).
+
+    Used when something read part of the body before the route did, so a
+    slow client gets ``timeout`` seconds in all, not twice that.
+    """
+    scope.setdefault("state", {})[_BODY_DEADLINE] = deadline
+
+
+async def _with_timeout(
+    request: Request, awaitable: Awaitable[_T], timeout: float
+) -> _T:
+    deadline = request.scope.get("state", {}).get(_BODY_DEADLINE)
+    if deadline is None:
+        deadline = anyio.current_time() + timeout
     try:
-        with anyio.fail_after(timeout):
+        with anyio.fail_at(deadline):
             return await awaitable
     except TimeoutError as exc:
         raise HTTPException(

@@ -22,9 +22,13 @@ _FIELDS = "request_log"
 
 def note(request: Request, **fields: Any) -> None:
     """Add facts about this request to its log line."""
-    log = request.scope.get("state", {}).get(_FIELDS)
-    if log is not None:
-        log.update(fields)
+    log_fields(request.scope).update(fields)
+
+
+def log_fields(scope: Scope) -> dict[str, Any]:
+    """Return the facts gathered for this request's line (a spare when none is kept)."""
+    fields: dict[str, Any] | None = scope.get("state", {}).get(_FIELDS)
+    return fields if fields is not None else {}
 
 
 class RequestLogMiddleware:

@@ -55,6 +55,7 @@ class Answer:
 
     body: bytes
     media_type: str
+    key: str
     etag: str
     services: int
     cache_hit: bool
@@ -122,10 +123,18 @@ class Renderer:
         return build_cache_key("model", project_input, "json", options)
 
     async def render_diagram(
-        self, project_input: ProjectInput, fmt: str, options: DiagramOptions
+        self,
+        project_input: ProjectInput,
+        fmt: str,
+        options: DiagramOptions,
+        key: str | None = None,
     ) -> Answer:
-        """Return the diagram of ``project_input`` in ``fmt``."""
-        key = self.diagram_key(project_input, fmt, options)
+        """Return the diagram of ``project_input`` in ``fmt``.
+
+        ``key`` is ``diagram_key``'s answer when the caller already has it:
+        hashing the whole input again costs as much as a cache hit.
+        """
+        key = key or self.diagram_key(project_input, fmt, options)
         limits = self.limits
 
         def job() -> CachedAnswer:
@@ -136,10 +145,10 @@ class Renderer:
         return await self._answer(key, job)
 
     async def render_model(
-        self, project_input: ProjectInput, show_values: bool
+        self, project_input: ProjectInput, show_values: bool, key: str | None = None
     ) -> Answer:
-        """Return the topology model of ``project_input`` as JSON."""
-        key = self.model_key(project_input, show_values)
+        """Return the topology model of ``project_input`` as JSON (``key`` as above)."""
+        key = key or self.model_key(project_input, show_values)
         limits = self.limits
 
         def job() -> CachedAnswer:
@@ -176,6 +185,7 @@ class Renderer:
         return Answer(
             body=cached.body,
             media_type=cached.media_type,
+            key=key,
             etag=etag_for(key),
             services=cached.services,
             cache_hit=hit,
