@@ -1,9 +1,8 @@
-"""Hold a mixed, bounded load on the service and report what it did under it.
+"""Hold a mixed, bounded load on the service and tell whether it stays healthy.
 
 The script starts one uvicorn worker of the real app on a free 127.0.0.1 port
-(or uses ``--url``, which must be a loopback address), warms it up, then for
-``--duration`` seconds keeps ``--clients`` keep-alive connections busy with a
-weighted mix of requests:
+(or uses ``--url``, which must be a loopback address) and keeps ``--clients``
+keep-alive connections busy with a weighted mix of requests:
 
 - ``new``: a diagram the server has never seen (a unique YAML comment), so
   it parses, lays out with Graphviz and stores the answer;
@@ -12,16 +11,25 @@ weighted mix of requests:
   of 65,535 ports, broken YAML, binary junk, a body over the size limit, the
   wrong media type, a zip bomb in the URL).
 
-It reports requests per second, p50/p99 latency per kind, answers by
-status, whether any answer was a 5xx, the server's peak resident memory, its
-memory at start and after an idle pause at the end, the most Graphviz
-processes seen at once, and the Graphviz processes left over, as a Markdown
-table (``--json`` writes the figures too).
+A warm-up comes first: it sends every fixed request once and holds the mix
+until the server has drawn more new diagrams than its answer cache holds, so
+the cache is full and every lazy import is done. The server's memory after
+the warm-up and an idle pause is the baseline. Then ``--rounds`` rounds of
+``--duration`` seconds follow, each ending with the same idle pause; after
+each, memory must be back within ``--tolerance`` of the baseline. A server
+that keeps something per request grows round after round and fails that.
+
+It reports requests per second, p50/p99 latency per kind, answers by status,
+5xx answers, the server's memory (cold start, baseline, peak, after each
+round), the most Graphviz processes seen at once and those left over, as
+Markdown tables (``--json`` writes the figures too). It exits 1 on any 5xx,
+any Graphviz process left over, memory past the tolerance after a round, or
+a warm-up that could not fill the cache.
 
 Usage::
 
-    .venv/bin/python bench/load.py                     # 60 s, 8 clients
-    .venv/bin/python bench/load.py --duration 60 --clients 16
+    .venv/bin/python bench/load.py              # warm-up, then 3 rounds of 60 s
+    .venv/bin/python bench/load.py --rounds 10 --duration 30 --clients 16
     .venv/bin/python bench/load.py --url http://127.0.0.1:8000
 """
 
@@ -41,17 +49,20 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 HOSTILE_DIR = REPO_DIR / "tests" / "hostile" / "cases"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 GRAPHVIZ_NAMES = ("dot", "prlimit")
-RSS_SLACK = 0.10
+CACHE_ENTRIES_VARIABLE = "COMPOSE_TOPOLOGY_CACHE_ENTRIES"
+DEFAULT_CACHE_ENTRIES = 256
+WARM_UP_STEPS = 5
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -248,12 +259,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def started_server(slots: int, log: Path) -> Iterator[tuple[str, int, int]]:
+def started_server(
+    slots: int, cache_entries: int, log: Path
+) -> Iterator[tuple[str, int, int]]:
     """Start the app under uvicorn on 127.0.0.1; yield host, port and pid."""
     port = free_port()
     environ = {
         **os.environ,
         "COMPOSE_TOPOLOGY_MAX_CONCURRENT_RENDERS": str(slots),
+        CACHE_ENTRIES_VARIABLE: str(cache_entries),
         "COMPOSE_TOPOLOGY_LOG_LEVEL": "INFO",
     }
     command = [
@@ -331,13 +345,8 @@ def hold_load(host: str, port: int, mix: Mix, clients: int, seconds: float) -> T
     return tally
 
 
-def warm_up(host: str, port: int, mix: Mix, clients: int, seconds: float) -> None:
-    """Send every fixed request once, then hold the mixed load for ``seconds``.
-
-    The warm-up fills the answer cache to its bound and starts the worker
-    threads the load needs, so the memory measured afterwards is the
-    baseline of a server in service, not of an idle one.
-    """
+def send_fixed(host: str, port: int, mix: Mix) -> None:
+    """Send every request of the mix that is not a new diagram, once."""
     connection = http.client.HTTPConnection(host, port, timeout=30)
     for request in mix.fixed:
         try:
@@ -346,7 +355,99 @@ def warm_up(host: str, port: int, mix: Mix, clients: int, seconds: float) -> Non
             connection.close()
             connection = http.client.HTTPConnection(host, port, timeout=30)
     connection.close()
-    hold_load(host, port, mix, clients, seconds)
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    """How long the warm-up ran, what it drew, and the memory it left: the baseline."""
+
+    seconds: float
+    new_diagrams: int
+    cache_entries: int
+    rss: int | None
+
+    @property
+    def is_cache_full(self) -> bool:
+        """Tell whether more new diagrams were drawn than the cache holds."""
+        return self.new_diagrams >= self.cache_entries
+
+
+def warm_up(
+    host: str, port: int, pid: int | None, mix: Mix, options: argparse.Namespace
+) -> WarmUp:
+    """Fill the answer cache and the lazy imports; return the baseline after idle.
+
+    The mix runs in steps of ``--warmup`` seconds until the server has drawn
+    more new diagrams than its cache holds (at most ``WARM_UP_STEPS`` steps):
+    memory measured before that would grow with the cache, which is bounded
+    and expected, and hide whatever else grows.
+    """
+    send_fixed(host, port, mix)
+    drawn = 0
+    steps = 0
+    while drawn < options.cache_entries and steps < WARM_UP_STEPS:
+        tally = hold_load(host, port, mix, options.clients, options.warmup)
+        drawn += tally.statuses[("new", 200)]
+        steps += 1
+
+    time.sleep(options.idle)
+    return WarmUp(
+        seconds=steps * options.warmup,
+        new_diagrams=drawn,
+        cache_entries=options.cache_entries,
+        rss=rss_bytes(pid) if pid else None,
+    )
+
+
+@dataclass
+class Round:
+    """What one round of load saw, and the server's memory after its idle pause."""
+
+    number: int
+    seconds: float
+    tally: Tally
+    rss_peak: int | None
+    rss_after_idle: int | None
+    peak_graphviz: int | None
+    leftover_graphviz: int | None
+    load_average: float
+
+    @property
+    def requests(self) -> int:
+        return sum(self.tally.statuses.values())
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for (_, s), n in self.tally.statuses.items() if s >= 500)
+
+
+def run_round(
+    host: str,
+    port: int,
+    pid: int | None,
+    mix: Mix,
+    number: int,
+    options: argparse.Namespace,
+) -> Round:
+    """Hold the load for one round while watching the server, then idle."""
+    watch = Watch(pid)
+    watcher = threading.Thread(target=watch.run)
+    watcher.start()
+    tally = hold_load(host, port, mix, options.clients, options.duration)
+    watch.stop.set()
+    watcher.join()
+
+    time.sleep(options.idle)
+    return Round(
+        number=number,
+        seconds=options.duration,
+        tally=tally,
+        rss_peak=watch.peak_rss if pid else None,
+        rss_after_idle=rss_bytes(pid) if pid else None,
+        peak_graphviz=watch.peak_graphviz if pid else None,
+        leftover_graphviz=len(graphviz_children(pid)) if pid else None,
+        load_average=os.getloadavg()[0],
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -356,147 +457,241 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def merge(tallies: list[Tally]) -> Tally:
+    """Return one tally holding everything the given tallies saw."""
+    merged = Tally()
+    for tally in tallies:
+        for kind, values in tally.latencies.items():
+            merged.latencies.setdefault(kind, []).extend(values)
+        merged.statuses.update(tally.statuses)
+        merged.failures.update(tally.failures)
+    return merged
+
+
 @dataclass
 class Report:
-    """Every figure of one load run."""
+    """Every figure of one load run: the warm-up and each round after it."""
 
-    duration: float
     clients: int
     slots: int
-    tally: Tally
-    rss_start: int | None
-    rss_peak: int | None
-    rss_end: int | None
-    peak_graphviz: int | None
-    leftover_graphviz: int | None
+    tolerance: float
+    rss_cold: int | None
+    load_average_start: float
+    warm: WarmUp
+    rounds: list[Round]
 
     @property
-    def total(self) -> int:
-        return sum(self.tally.statuses.values())
+    def tally(self) -> Tally:
+        return merge([each.tally for each in self.rounds])
 
     @property
     def server_errors(self) -> int:
-        return sum(n for (_, s), n in self.tally.statuses.items() if s >= 500)
+        return sum(each.server_errors for each in self.rounds)
+
+    @property
+    def leftover_graphviz(self) -> int | None:
+        counts = [each.leftover_graphviz for each in self.rounds]
+        return None if None in counts else max(c or 0 for c in counts)
+
+    def growth(self, each: Round) -> float | None:
+        """Return how far ``each`` ended above the baseline, as a fraction."""
+        if self.warm.rss is None or each.rss_after_idle is None:
+            return None
+        return each.rss_after_idle / self.warm.rss - 1
 
     @property
     def is_back_to_baseline(self) -> bool | None:
-        """Tell whether memory after the idle pause is within 10% of the start.
+        """Tell whether memory came back within the tolerance after every round.
 
-        Python and glibc keep freed memory for reuse rather than returning it
-        at once, so "baseline" allows that slack; a leak grows past it.
+        The allocator keeps freed memory for reuse instead of handing it back
+        at once, so memory after a round wanders a few megabytes around the
+        baseline; something kept per request grows past any fixed tolerance
+        once the rounds are long or many enough.
         """
-        if self.rss_start is None or self.rss_end is None:
+        growths = [self.growth(each) for each in self.rounds]
+        if not self.warm.is_cache_full or None in growths:
             return None
-        return self.rss_end <= self.rss_start * (1 + RSS_SLACK)
+        return all(g is not None and g <= self.tolerance for g in growths)
+
+    def failures(self) -> list[str]:
+        """Return why this run fails, one sentence each; empty when it passes."""
+        found = []
+        if self.server_errors:
+            found.append(f"{self.server_errors} answers were 5xx.")
+        if self.leftover_graphviz:
+            found.append(f"{self.leftover_graphviz} Graphviz processes were left over.")
+        if not self.warm.is_cache_full:
+            found.append(
+                f"The warm-up drew {self.warm.new_diagrams} new diagrams, fewer than "
+                f"the {self.warm.cache_entries} the cache holds; raise --warmup."
+            )
+        if self.is_back_to_baseline is False:
+            found.append(
+                f"Memory after a round was more than {self.tolerance:.0%} above "
+                "the baseline."
+            )
+        return found
 
     def figures(self) -> dict[str, object]:
-        everything = [x for xs in self.tally.latencies.values() for x in xs]
-        kinds = {
-            kind: {
-                "requests": len(values),
-                "p50_ms": round(statistics.median(values) * 1000, 1),
-                "p99_ms": round(percentile(values, 0.99) * 1000, 1),
-            }
-            for kind, values in sorted(self.tally.latencies.items())
-        }
+        tally = self.tally
+        total = sum(tally.statuses.values())
+        seconds = sum(each.seconds for each in self.rounds)
+        everything = [x for xs in tally.latencies.values() for x in xs]
         return {
-            "duration_s": self.duration,
+            "duration_s": self.rounds[0].seconds,
+            "rounds": len(self.rounds),
             "clients": self.clients,
             "render_slots": self.slots,
-            "requests": self.total,
-            "requests_per_s": round(self.total / self.duration, 1),
-            "p50_ms": round(statistics.median(everything) * 1000, 1),
-            "p99_ms": round(percentile(everything, 0.99) * 1000, 1),
-            "by_kind": kinds,
+            "requests": total,
+            "requests_per_s": round(total / seconds, 1),
+            "p50_ms": _milliseconds(statistics.median(everything)),
+            "p99_ms": _milliseconds(percentile(everything, 0.99)),
+            "by_kind": {
+                kind: {
+                    "requests": len(values),
+                    "p50_ms": _milliseconds(statistics.median(values)),
+                    "p99_ms": _milliseconds(percentile(values, 0.99)),
+                }
+                for kind, values in sorted(tally.latencies.items())
+            },
             "by_status": {
                 f"{kind} {status}": count
-                for (kind, status), count in sorted(self.tally.statuses.items())
+                for (kind, status), count in sorted(tally.statuses.items())
             },
-            "connection_resets": dict(self.tally.failures),
+            "connection_resets": dict(tally.failures),
             "server_errors_5xx": self.server_errors,
-            "rss_start_mb": _megabytes(self.rss_start),
-            "rss_peak_mb": _megabytes(self.rss_peak),
-            "rss_end_after_idle_mb": _megabytes(self.rss_end),
+            "warmup_s": self.warm.seconds,
+            "warmup_new_diagrams": self.warm.new_diagrams,
+            "cache_entries": self.warm.cache_entries,
+            "rss_cold_start_mb": _megabytes(self.rss_cold),
+            "rss_baseline_mb": _megabytes(self.warm.rss),
+            "rss_peak_mb": _megabytes(_largest(r.rss_peak for r in self.rounds)),
+            "rss_tolerance": self.tolerance,
             "rss_back_to_baseline": self.is_back_to_baseline,
-            "peak_graphviz_processes": self.peak_graphviz,
+            "peak_graphviz_processes": _largest(r.peak_graphviz for r in self.rounds),
             "leftover_graphviz_processes": self.leftover_graphviz,
+            "load_average_start": round(self.load_average_start, 2),
+            "per_round": [self.round_figures(each) for each in self.rounds],
+            "failures": self.failures(),
         }
+
+    def round_figures(self, each: Round) -> dict[str, object]:
+        growth = self.growth(each)
+        return {
+            "round": each.number,
+            "requests": each.requests,
+            "requests_per_s": round(each.requests / each.seconds, 1),
+            "server_errors_5xx": each.server_errors,
+            "rss_peak_mb": _megabytes(each.rss_peak),
+            "rss_after_idle_mb": _megabytes(each.rss_after_idle),
+            "vs_baseline_pct": None if growth is None else round(growth * 100, 1),
+            "peak_graphviz_processes": each.peak_graphviz,
+            "leftover_graphviz_processes": each.leftover_graphviz,
+            "load_average": round(each.load_average, 2),
+        }
+
+
+def _milliseconds(seconds: float) -> float:
+    return round(seconds * 1000, 1)
 
 
 def _megabytes(value: int | None) -> float | None:
     return None if value is None else round(value / 1_000_000, 1)
 
 
-def render_markdown(figures: dict[str, object]) -> str:
-    """Return the figures as Markdown tables."""
+def _largest(values: Iterable[int | None]) -> int | None:
+    known = [value for value in values if value is not None]
+    return max(known) if known else None
+
+
+def render_markdown(figures: dict[str, Any]) -> str:
+    """Return the figures as two Markdown tables: the whole run, then each round."""
     rows = [
         (
-            "Duration / clients / render slots",
-            f"{figures['duration_s']:g} s / {figures['clients']} / "
-            f"{figures['render_slots']}",
+            "Rounds x duration / clients / render slots",
+            f"{figures['rounds']} x {figures['duration_s']:g} s / "
+            f"{figures['clients']} / {figures['render_slots']}",
         ),
-        ("Requests (all kinds)", f"{figures['requests']}"),
+        ("Requests (all rounds, all kinds)", f"{figures['requests']}"),
         ("Requests per second", f"{figures['requests_per_s']}"),
         ("Latency p50 / p99 (all)", f"{figures['p50_ms']} ms / {figures['p99_ms']} ms"),
     ]
-    by_kind = figures["by_kind"]
-    assert isinstance(by_kind, dict)
-    for kind, numbers in by_kind.items():
+    for kind, numbers in figures["by_kind"].items():
         rows.append(
             (
                 f"Latency p50 / p99 ({kind}, {numbers['requests']} requests)",
                 f"{numbers['p50_ms']} ms / {numbers['p99_ms']} ms",
             )
         )
-    by_status = figures["by_status"]
-    assert isinstance(by_status, dict)
+    statuses = ", ".join(f"{k}: {v}" for k, v in figures["by_status"].items())
+    verdict = {True: "yes", False: "no", None: "not judged"}
     rows += [
-        ("Answers by status", ", ".join(f"{k}: {v}" for k, v in by_status.items())),
+        ("Answers by status", statuses),
         ("Connections closed by the server", str(figures["connection_resets"] or 0)),
         ("5xx answers", str(figures["server_errors_5xx"])),
-        ("Server RSS at start (after warm-up)", f"{figures['rss_start_mb']} MB"),
+        ("Server RSS at cold start", f"{figures['rss_cold_start_mb']} MB"),
+        (
+            "Server RSS baseline (after warm-up: "
+            f"{figures['warmup_s']:g} s, {figures['warmup_new_diagrams']} new "
+            f"diagrams, cache of {figures['cache_entries']})",
+            f"{figures['rss_baseline_mb']} MB",
+        ),
         ("Server RSS peak", f"{figures['rss_peak_mb']} MB"),
         (
-            "Server RSS after idle (within 10% of start?)",
-            f"{figures['rss_end_after_idle_mb']} MB "
-            f"({'yes' if figures['rss_back_to_baseline'] else 'no'})",
+            f"Back within {figures['rss_tolerance']:.0%} of the baseline "
+            "after every round",
+            verdict[figures["rss_back_to_baseline"]],
         ),
         ("Most Graphviz processes at once", str(figures["peak_graphviz_processes"])),
         ("Graphviz processes left over", str(figures["leftover_graphviz_processes"])),
     ]
     lines = ["| Figure | Value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + "\n\n" + render_rounds(figures)
+
+
+def render_rounds(figures: dict[str, Any]) -> str:
+    """Return the per-round Markdown table, the baseline first."""
+    lines = [
+        "| Round | Requests/s | 5xx | RSS peak | RSS after idle | vs baseline "
+        "| Graphviz left | Load avg |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| warm-up (baseline) | | | | {figures['rss_baseline_mb']} MB | | "
+        f"| {figures['load_average_start']} |",
+    ]
+    for each in figures["per_round"]:
+        growth = each["vs_baseline_pct"]
+        lines.append(
+            f"| {each['round']} | {each['requests_per_s']} "
+            f"| {each['server_errors_5xx']} | {each['rss_peak_mb']} MB "
+            f"| {each['rss_after_idle_mb']} MB "
+            f"| {'-' if growth is None else f'{growth:+.1f} %'} "
+            f"| {each['leftover_graphviz_processes']} | {each['load_average']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def measure(
     host: str, port: int, pid: int | None, options: argparse.Namespace
 ) -> Report:
-    """Warm up, hold the load while watching the server, then idle and measure."""
+    """Note the cold memory, warm up to the baseline, then run every round."""
+    load_average = os.getloadavg()[0]
+    rss_cold = rss_bytes(pid) if pid else None
     mix = Mix(parse_mix(options.mix), options.services, options.seed)
-    warm_up(host, port, mix, options.clients, options.warmup)
-    time.sleep(options.idle)
-    rss_start = rss_bytes(pid) if pid else None
 
-    watch = Watch(pid)
-    watcher = threading.Thread(target=watch.run)
-    watcher.start()
-    tally = hold_load(host, port, mix, options.clients, options.duration)
-    watch.stop.set()
-    watcher.join()
-
-    time.sleep(options.idle)
-    rss_end = rss_bytes(pid) if pid else None
+    warm = warm_up(host, port, pid, mix, options)
+    rounds = [
+        run_round(host, port, pid, mix, number, options)
+        for number in range(1, options.rounds + 1)
+    ]
     return Report(
-        duration=options.duration,
         clients=options.clients,
         slots=options.slots,
-        tally=tally,
-        rss_start=rss_start,
-        rss_peak=watch.peak_rss if pid else None,
-        rss_end=rss_end,
-        peak_graphviz=watch.peak_graphviz if pid else None,
-        leftover_graphviz=len(graphviz_children(pid)) if pid else None,
+        tolerance=options.tolerance,
+        rss_cold=rss_cold,
+        load_average_start=load_average,
+        warm=warm,
+        rounds=rounds,
     )
 
 
@@ -511,14 +706,33 @@ def parse_mix(text: str) -> dict[str, int]:
     return weights
 
 
+def default_cache_entries() -> int:
+    """Return the cache bound the server will use, as its settings would read it."""
+    raw = os.environ.get(CACHE_ENTRIES_VARIABLE, "")
+    return int(raw) if raw.isdigit() else DEFAULT_CACHE_ENTRIES
+
+
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds after warm-up")
+    parser.add_argument("--duration", type=float, default=60.0, help="s per round")
     parser.add_argument(
         "--warmup",
         type=float,
         default=30.0,
-        help="seconds of load before the baseline; enough to fill the cache",
+        help="seconds per warm-up step; steps repeat until the cache is full",
+    )
+    parser.add_argument(
+        "--cache-entries",
+        type=int,
+        default=default_cache_entries(),
+        help="the server's answer-cache bound (set on a server this script starts)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.15,
+        help="how far above the baseline memory may end a round (0.15 = 15 %%)",
     )
     parser.add_argument("--idle", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=8)
@@ -531,7 +745,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--log", type=Path, default=Path("/tmp/compose-topology-load.log")
     )
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.rounds < 1 or options.duration <= 0 or options.warmup <= 0:
+        parser.error("--rounds, --duration and --warmup must be positive.")
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -539,15 +756,20 @@ def main(argv: list[str] | None = None) -> int:
     if options.url:
         report = measure_running(options)
     else:
-        with started_server(options.slots, options.log) as (host, port, pid):
+        with started_server(options.slots, options.cache_entries, options.log) as (
+            host,
+            port,
+            pid,
+        ):
             report = measure(host, port, pid, options)
 
     figures = report.figures()
     print(render_markdown(figures))
     if options.json:
         options.json.write_text(json.dumps(figures, indent=2) + "\n")
-    failed = report.server_errors or report.leftover_graphviz
-    return 1 if failed or report.is_back_to_baseline is False else 0
+    for failure in report.failures():
+        print(failure, file=sys.stderr)
+    return 1 if report.failures() else 0
 
 
 def measure_running(options: argparse.Namespace) -> Report:
