@@ -15,7 +15,6 @@ from collections.abc import Iterable
 
 from service.errors import UnknownServiceError
 from service.model import (
-    Dependency,
     Finding,
     Image,
     Mount,
@@ -24,6 +23,11 @@ from service.model import (
     hide_values,
 )
 from service.render import styles
+from service.render.dependencies import (
+    DependencyPlan,
+    build_dependency_edge,
+    build_dependency_plan,
+)
 from service.render.graph import Edge, Graph, Node, Region
 from service.render.ids import element_id, image_id, service_id, volume_id
 from service.render.labels import Html, html_text, shorten
@@ -53,12 +57,6 @@ TITLE_SEPARATOR = " \u00b7 "
 #: Port labels other than a fixed port open to the network are set smaller.
 _QUIET = ' POINT-SIZE="9"'
 
-#: How a depends_on edge names the condition it waits for; plain start says nothing.
-_CONDITION_WORDS = {
-    "service_healthy": "when healthy",
-    "service_completed_successfully": "after it completes",
-}
-
 
 def build_graph(project: Project, options: DiagramOptions) -> Graph:
     """Return every node, edge and region the diagram of ``project`` draws."""
@@ -70,15 +68,16 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
         direction=options.direction,
     )
 
+    plan = build_dependency_plan(services if options.depends_on else ())
     host = _add_host_region(graph)
     _add_images(graph, project, services)
-    _add_services(graph, project, services, options)
+    _add_services(graph, project, services, plan, options)
     _add_ports(graph, host, services)
     _add_host_network_services(host, services)
     if options.networks:
         _add_network_regions(graph, project, services)
     if options.depends_on:
-        _add_dependencies(graph, services)
+        _add_dependencies(graph, services, plan, options.direction)
     if options.volumes:
         _add_volumes(graph, services)
     if options.legend:
@@ -196,10 +195,12 @@ def _add_services(
     graph: Graph,
     project: Project,
     services: tuple[Service, ...],
+    plan: DependencyPlan,
     options: DiagramOptions,
 ) -> None:
     compact = len(services) >= COLUMNS_FROM
     for service in services:
+        needed_by = plan.needed_by.get(service.name, ())
         findings = [f for f in project.findings if f.service == service.name]
         worst = _worst_severity(findings)
         line = styles.SEVERITY_COLOURS.get(worst or "", styles.SERVICE_LINE)
@@ -208,9 +209,14 @@ def _add_services(
             Node(
                 id=service_id(service.name),
                 label=build_service_label(
-                    service, project, findings, options, compact=compact
+                    service,
+                    project,
+                    findings,
+                    options,
+                    compact=compact,
+                    needed_by=needed_by if plan.is_big else (),
                 ),
-                tooltip=build_service_tooltip(service, findings),
+                tooltip=build_service_tooltip(service, findings, needed_by),
                 attrs={
                     "shape": "box",
                     "style": "rounded,filled",
@@ -382,71 +388,18 @@ def _add_network_regions(
     graph.regions.extend(regions)
 
 
-def _add_dependencies(graph: Graph, services: tuple[Service, ...]) -> None:
-    """Add a dashed edge per ``depends_on`` that no longer path already implies.
-
-    Drawing ``a -> c`` when ``a -> b -> c`` is drawn adds a line and no
-    information, and big stacks are full of such edges. In a big stack the
-    edges are also thinner and unlabelled (the condition stays in the
-    tooltip), so they recede behind the images, services and ports.
-    """
-    quiet = len(services) >= COLUMNS_FROM
-    drawn = {service.name for service in services}
-    needs = {
-        service.name: {d.service for d in service.depends_on if d.service in drawn}
-        for service in services
-    }
-
-    for service in services:
-        for dependency in sorted(service.depends_on, key=lambda d: d.service):
-            if dependency.service not in drawn:
-                continue
-            if _is_implied(needs, service.name, dependency.service):
-                continue
-            graph.styles.add("depends_on")
-            graph.add_edge(_dependency_edge(service, dependency, quiet=quiet))
-
-
-def _dependency_edge(service: Service, dependency: Dependency, *, quiet: bool) -> Edge:
-    condition = _CONDITION_WORDS.get(dependency.condition, "")
-    tooltip = f"{service.name} depends on {dependency.service}"
-    label = None
-    if condition:
-        tooltip += f" ({condition})"
-    if condition and not quiet:
-        label = Html(
-            f'<FONT POINT-SIZE="9" COLOR="{styles.DEPENDS_LINE}">'
-            f"{html_text(condition, 30)}</FONT>"
+def _add_dependencies(
+    graph: Graph, services: tuple[Service, ...], plan: DependencyPlan, direction: str
+) -> None:
+    """Add the planned depends_on arrows, and say in the legend how they are drawn."""
+    column = {s.name for s in services if s.network_mode != "host"}
+    for service, dependency in plan.arrows:
+        graph.styles.add("depends_on")
+        graph.add_edge(
+            build_dependency_edge(service, dependency, column, direction=direction)
         )
-    return Edge(
-        tail=service_id(service.name),
-        head=service_id(dependency.service),
-        id=element_id("edge", "depends_on", service.name, dependency.service),
-        tooltip=tooltip,
-        label=label,
-        attrs={
-            "style": "dashed",
-            "color": styles.DEPENDS_LINE,
-            "arrowhead": "vee",
-            "constraint": "false",
-            "penwidth": "0.8" if quiet else "1",
-        },
-    )
-
-
-def _is_implied(needs: dict[str, set[str]], start: str, target: str) -> bool:
-    """Tell whether ``target`` is reachable from ``start`` without the direct edge."""
-    seen = {start}
-    stack = [name for name in needs[start] if name != target]
-    while stack:
-        name = stack.pop()
-        if name == target:
-            return True
-        if name in seen:
-            continue
-        seen.add(name)
-        stack.extend(needs.get(name, ()))
-    return False
+    if plan.is_big and plan.needed_by:
+        graph.styles.add("depends_on-rows")
 
 
 def _add_volumes(graph: Graph, services: tuple[Service, ...]) -> None:

@@ -10,6 +10,12 @@ from collections.abc import Collection, Iterable, Sequence
 
 from service.model import Finding, Image, ImageDefaults, Override, Project, Service
 from service.render import styles
+from service.render.dependencies import (
+    HUB_FROM,
+    NAME_PORT,
+    NEEDS_PORT,
+    describe_needs,
+)
 from service.render.labels import Html, html_text, shorten
 from service.render.options import DiagramOptions
 from service.render.ports import HOST_EXPOSURES, PortRun, build_port_runs
@@ -136,11 +142,13 @@ def build_service_label(
     options: DiagramOptions,
     *,
     compact: bool = False,
+    needed_by: Sequence[str] = (),
 ) -> Html:
-    """Return a service box: name, reach, image, containers, overrides and findings.
+    """Return a service box: name, reach, image, containers, needs, overrides, findings.
 
     A ``compact`` box, for big stacks, keeps each list and finding to one
-    line; the tooltip still names everything.
+    line; the tooltip still names everything. ``needed_by`` names the
+    services that depend on this one, given when no arrow shows them.
     """
     rows = [_header_row(service)]
     builds = service.name in _builders(project, service.image)
@@ -151,6 +159,8 @@ def build_service_label(
         containers.append(_row(_builds_note()))
     rows.extend(containers)
     rows.extend(_network_mode_rows(service))
+    if options.depends_on:
+        rows.extend(_dependency_rows(service, needed_by, compact))
     if options.overrides:
         rows.extend(_override_rows(service, options, compact))
     rows.extend(_internal_port_rows(service))
@@ -169,7 +179,7 @@ def _header_row(service: Service) -> str:
     title = html_text(service.name, NAME_LIMIT)
     name = f'<TD ALIGN="LEFT"><B><FONT POINT-SIZE="15">{title}</FONT></B></TD>'
     badge = (
-        f'<TD ALIGN="RIGHT"><FONT POINT-SIZE="10" COLOR="{line}">'
+        f'<TD ALIGN="RIGHT" PORT="{NAME_PORT}"><FONT POINT-SIZE="10" COLOR="{line}">'
         f"<B>\u25cf {html_text(words, 40)}</B></FONT></TD>"
     )
     return f"<TR>{name}{badge}</TR>"
@@ -207,6 +217,22 @@ def _network_mode_rows(service: Service) -> list[str]:
     if mode == "none":
         return [_row(_small("no network at all (network_mode: none)", styles.MUTED))]
     return [_row(_pair("shares network of", mode.split(":", 1)[-1]))]
+
+
+def _dependency_rows(
+    service: Service, needed_by: Sequence[str], compact: bool
+) -> list[str]:
+    """Return the needs row, with conditions, and the needed-by row, bold on a hub."""
+    rows = []
+    if service.depends_on:
+        phrases = describe_needs(service.depends_on)
+        listed = _one_line if compact or len(phrases) > LONG_LIST else _wrapped
+        needs = listed("needs", phrases, colour=styles.DEPENDS_LINE)
+        rows.append(_row(needs, port=NEEDS_PORT))
+    if needed_by:
+        text = _one_line("needed by", needed_by, colour=styles.DEPENDS_LINE)
+        rows.append(_row(f"<B>{text}</B>" if len(needed_by) >= HUB_FROM else text))
+    return rows
 
 
 def _override_rows(
@@ -308,7 +334,9 @@ def _in_order(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.severity, f.code, f.message))
 
 
-def build_service_tooltip(service: Service, findings: Sequence[Finding]) -> str:
+def build_service_tooltip(
+    service: Service, findings: Sequence[Finding], needed_by: Sequence[str] = ()
+) -> str:
     """Return the plain-text tooltip of a service box, findings first."""
     lines = [
         f"{finding.severity}: {shorten(finding.message, TOOLTIP_LIMIT)}"
@@ -317,6 +345,9 @@ def build_service_tooltip(service: Service, findings: Sequence[Finding]) -> str:
     lines.append(f"Service {shorten(service.name, TOOLTIP_LIMIT)}")
     lines.append(f"Image {shorten(service.image, TOOLTIP_LIMIT)}")
     lines.append(f"Reach: {styles.EXPOSURE_STYLES[reach_of(service)][2]}")
+    if needed_by:
+        names = ", ".join(shorten(name, NAME_LIMIT) for name in needed_by)
+        lines.append(f"Needed by {shorten(names, TOOLTIP_LIMIT)}")
     return "\n".join(lines)
 
 
@@ -368,6 +399,12 @@ LEGEND_SAMPLES: tuple[tuple[str, str, str, str], ...] = (
         "dashed region: internal network, no outside access",
     ),
     ("depends_on", "#ffffff", styles.DEPENDS_LINE, "dashed arrow: depends_on"),
+    (
+        "depends_on-rows",
+        "#ffffff",
+        styles.DEPENDS_LINE,
+        "needs / needed by: depends_on, in words at this size",
+    ),
     ("volume", styles.VOLUME_FILL, styles.VOLUME_LINE, "named volume"),
     ("danger", "#ffffff", styles.DANGER, "red frame: a danger finding"),
     ("warning", "#ffffff", styles.WARNING, "amber frame: a warning finding"),
@@ -397,19 +434,18 @@ def _table(rows: Iterable[str]) -> Html:
     return Html(_TABLE + "".join(rows) + "</TABLE>")
 
 
-def _row(cell: str) -> str:
-    return f'<TR><TD ALIGN="LEFT" COLSPAN="2">{cell}</TD></TR>'
+def _row(cell: str, port: str = "") -> str:
+    named = f' PORT="{port}"' if port else ""
+    return f'<TR><TD ALIGN="LEFT" COLSPAN="2"{named}>{cell}</TD></TR>'
 
 
 def _pair(key: str, value: str) -> str:
     return _key(key, 30) + html_text(value, VALUE_LIMIT)
 
 
-def _key(key: str, limit: int) -> str:
-    """Return a row's key in the muted colour, followed by a space."""
-    return (
-        f'<FONT COLOR="{styles.MUTED}" POINT-SIZE="10">{html_text(key, limit)}</FONT> '
-    )
+def _key(key: str, limit: int, colour: str = styles.MUTED) -> str:
+    """Return a row's key in the muted colour (or ``colour``), then a space."""
+    return f'<FONT COLOR="{colour}" POINT-SIZE="10">{html_text(key, limit)}</FONT> '
 
 
 def _small(text: str, colour: str) -> str:
@@ -435,7 +471,7 @@ def _wrap_text(text: str) -> str:
     return LEFT_BREAK.join(html_text(line, VALUE_LIMIT) for line in lines) + LEFT_BREAK
 
 
-def _one_line(key: str, items: Sequence[str]) -> str:
+def _one_line(key: str, items: Sequence[str], colour: str = styles.MUTED) -> str:
     """Return ``key``, how many items, and as many of their names as fit one line."""
     shown: list[str] = []
     for item in items:
@@ -446,10 +482,12 @@ def _one_line(key: str, items: Sequence[str]) -> str:
     rest = len(items) - len(shown)
     text = ", ".join(shown) + (f" +{rest}" if rest else "")
     count = f" ({len(items)})" if len(items) > 1 else ""
-    return _key(key + count, 40) + f"{html_text(text, COMPACT_LIMIT)}{LEFT_BREAK}"
+    return (
+        _key(key + count, 40, colour) + f"{html_text(text, COMPACT_LIMIT)}{LEFT_BREAK}"
+    )
 
 
-def _wrapped(key: str, items: Sequence[str]) -> str:
+def _wrapped(key: str, items: Sequence[str], colour: str = styles.MUTED) -> str:
     """Return ``key`` and a list of names broken into a few short lines."""
     lines: list[str] = []
     shown = 0
@@ -465,4 +503,4 @@ def _wrapped(key: str, items: Sequence[str]) -> str:
     if shown < len(items):
         lines.append(f"+{len(items) - shown} more")
     body = LEFT_BREAK.join(html_text(line, VALUE_LIMIT + 10) for line in lines)
-    return _key(key, 30) + body + LEFT_BREAK
+    return _key(key, 30, colour) + body + LEFT_BREAK

@@ -11,8 +11,10 @@ from service.model import Dependency, Image, NetworkAttachment, PortBinding, Pro
 from service.model import Service as ServiceModel
 from service.render import DiagramOptions, render_dot
 from service.render.build import build_graph
-from service.render.ids import service_id
+from service.render.ids import element_id, service_id
 from service.render.layout import count_columns, depth_layers, split_columns
+
+DEPENDS_ON_EDGE = element_id("edge", "depends_on")
 
 
 def _stack(size: int) -> Project:
@@ -94,16 +96,15 @@ def test_big_stack_with_default_options_draws_columns_and_ports_after_them() -> 
     assert all('"port-' in part for part in ranks[-1].split("; "))
 
 
-def test_big_stack_boxes_are_compact_and_depends_on_unlabelled() -> None:
+def test_big_stack_boxes_are_compact_and_depends_on_in_words() -> None:
     project = _stack(24)
 
     graph = build_graph(project, DiagramOptions())
 
     edge_box = graph.nodes[service_id("edge")].label
-    assert edge_box.count("<TR>") <= 3
-    assert not [
-        e for e in graph.edges if e.id.startswith("edge-depends_on") and e.label
-    ]
+    assert edge_box.count("<TR>") <= 4
+    assert "needs (22)" in edge_box
+    assert not [e for e in graph.edges if e.id.startswith(DEPENDS_ON_EDGE)]
 
 
 def test_small_stack_draws_no_rank_groups() -> None:
