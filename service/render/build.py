@@ -82,7 +82,8 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
         _add_volumes(graph, services)
     if options.legend:
         _add_legend(graph)
-    _arrange_columns(graph, services)
+    if not _has_network_regions(graph, host):
+        _arrange_columns(graph, services)
 
     graph.regions = [region for region in graph.regions if not region.is_empty()]
     host.regions = [region for region in host.regions if not region.is_empty()]
@@ -453,6 +454,17 @@ def _add_legend(graph: Graph) -> None:
             attrs={"shape": "plain"},
         )
     )
+
+
+def _has_network_regions(graph: Graph, host: Region) -> bool:
+    """Tell whether services sit in network regions (Graphviz clusters).
+
+    Graphviz cannot put a column of services side by side when the column
+    crosses several clusters: from about 200 services its ranking fails
+    ("trouble in init_rank"). A stack split into networks keeps the network
+    regions as its structure instead of columns.
+    """
+    return any(region is not host and not region.is_empty() for region in graph.regions)
 
 
 def _arrange_columns(graph: Graph, services: tuple[Service, ...]) -> None:

@@ -122,7 +122,7 @@ def dense_dependencies(count: int) -> Callable[[], bytes]:
 def bipartite_dependencies(count: int) -> Callable[[], bytes]:
     """Return a loader of ``count`` front services each depending on ``count`` backs.
 
-    No edge is implied by another, so all ``count * count`` are drawn.
+    No edge is implied by another: drawn as arrows, all ``count * count`` would be.
     """
 
     def build() -> bytes:
@@ -208,13 +208,15 @@ CASES: tuple[HostileCase, ...] = (
         seconds=10.0,
     ),
     HostileCase("dense-depends-on", dense_dependencies(150), 200, seconds=10.0),
+    # 6,400 depends_on pairs: a stack this big states them in words in each
+    # box (needs / needed by) instead of drawing 6,400 arrows, so the diagram
+    # stays small. The edge limit itself is proven in test_limits.py.
     HostileCase(
-        "6400-depends-on-edges",
+        "6400-depends-on-in-words",
         bipartite_dependencies(80),
-        413,
-        _TOO_LARGE,
-        "max_diagram_edges",
+        200,
         routes=(DIAGRAM, KROKI_GET),
+        seconds=10.0,
     ),
     HostileCase(
         "50mb-body",

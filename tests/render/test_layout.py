@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -37,9 +38,16 @@ def _stack(size: int) -> Project:
             image="nginx:1",
             depends_on=tuple(Dependency(service=name) for name in apps),
             ports=(PortBinding(target=80, published="80", exposure="public"),),
+            networks=(NetworkAttachment(network="default"),),
         )
     )
-    services.append(ServiceModel(name="db", image="postgres:16"))
+    services.append(
+        ServiceModel(
+            name="db",
+            image="postgres:16",
+            networks=(NetworkAttachment(network="default"),),
+        )
+    )
     images = tuple(
         Image(ref=s.image, source="pull", used_by=(s.name,)) for s in services
     )
@@ -105,6 +113,23 @@ def test_big_stack_boxes_are_compact_and_depends_on_in_words() -> None:
     assert edge_box.count("<TR>") <= 4
     assert "needs (22)" in edge_box
     assert not [e for e in graph.edges if e.id.startswith(DEPENDS_ON_EDGE)]
+
+
+def test_big_stack_split_into_networks_keeps_regions_instead_of_columns() -> None:
+    project = _stack(24)
+    services = tuple(
+        dataclasses.replace(
+            service, networks=(NetworkAttachment(network=f"net-{index % 2}"),)
+        )
+        for index, service in enumerate(project.services)
+    )
+
+    dot = render_dot(
+        dataclasses.replace(project, services=services), DiagramOptions(), Limits()
+    )
+
+    assert '{rank="same"' not in dot
+    assert "cluster_network-net-0" in dot and "cluster_network-net-1" in dot
 
 
 def test_small_stack_draws_no_rank_groups() -> None:
