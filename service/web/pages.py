@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse
 
 from service.compose import ComposeFile, ProjectInput
 from service.errors import ComposeTopologyError, InputError, UnsupportedMediaError
+from service.example import EXAMPLE_COMPOSE
 from service.model import Project
 from service.render.options import DiagramOptions, Direction
 from service.web.inputs import (
@@ -52,32 +53,6 @@ router = APIRouter(include_in_schema=False)
 
 FileKind: TypeAlias = Literal["compose", "env", "dockerfile"]
 
-#: The example from the issue on reading Compose files: one built image run by
-#: four services, a database on loopback, a public backend, an internal cache.
-EXAMPLE_COMPOSE = """\
-services:
-  backend:
-    build: .
-    image: cryphos-app:latest
-    ports: ["8000:8000"]
-  liquidations:
-    image: cryphos-app:latest
-    container_name: cryphos-liquidations
-    command: python -m liquidations
-  celery:
-    image: cryphos-app:latest
-    environment: {PYTHONPATH: /app}
-    working_dir: /app/apis
-    command: celery -A apis worker
-  celery-beat:
-    image: cryphos-app:latest
-    command: celery -A apis beat
-  db:
-    image: postgres:16
-    ports: ["127.0.0.1:5432:5432"]
-  redis:
-    image: redis:7
-"""
 
 #: The page's Content Security Policy. Scripts and styles come from our own
 #: origin only, with no inline script, inline style or event-handler

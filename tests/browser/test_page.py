@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
+from service.example import EXAMPLE_COMPOSE
 from service.render.styles import LOOPBACK_LINE, PUBLIC_LINE
-from service.web.pages import EXAMPLE_COMPOSE
 from tests.browser.conftest import Session, Watch, open_session
 
 pytestmark = pytest.mark.browser

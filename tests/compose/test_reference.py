@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from service.example import EXAMPLE_COMPOSE as ISSUE_EXAMPLE
 from tests.compose.reference import (
     MISSING_BINARY_REASON,
     ReferenceRunner,
@@ -116,31 +117,6 @@ def _locate(row: Row, files: list[str]) -> Combination:
 
 ROWS = load_rows()
 COMBINATIONS = build_combinations(ROWS)
-
-ISSUE_EXAMPLE = """\
-services:
-  backend:
-    build: .
-    image: cryphos-app:latest
-    ports: ["8000:8000"]
-  liquidations:
-    image: cryphos-app:latest
-    container_name: cryphos-liquidations
-    command: python -m liquidations
-  celery:
-    image: cryphos-app:latest
-    environment: {PYTHONPATH: /app}
-    working_dir: /app/apis
-    command: celery -A apis worker
-  celery-beat:
-    image: cryphos-app:latest
-    command: celery -A apis beat
-  db:
-    image: postgres:16
-    ports: ["127.0.0.1:5432:5432"]
-  redis:
-    image: redis:7
-"""
 
 
 @pytest.fixture(scope="session")

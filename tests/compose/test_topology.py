@@ -9,33 +9,9 @@ import pytest
 from service.compose import parse_project
 from service.compose.inputs import ComposeFile, MappingSource, ProjectInput
 from service.errors import ComposeValidationError, SourceLocation
+from service.example import EXAMPLE_COMPOSE as CRYPHOS
 from service.model import BuildSpec, Project
 from tests.compose.inputs import InputOptions
-
-CRYPHOS = """\
-services:
-  backend:
-    build: .
-    image: cryphos-app:latest
-    ports: ["8000:8000"]
-  liquidations:
-    image: cryphos-app:latest
-    container_name: cryphos-liquidations
-    command: python -m liquidations
-  celery:
-    image: cryphos-app:latest
-    environment: {PYTHONPATH: /app}
-    working_dir: /app/apis
-    command: celery -A apis worker
-  celery-beat:
-    image: cryphos-app:latest
-    command: celery -A apis beat
-  db:
-    image: postgres:16
-    ports: ["127.0.0.1:5432:5432"]
-  redis:
-    image: redis:7
-"""
 
 DOCKERFILE = """\
 FROM python:3.12-slim

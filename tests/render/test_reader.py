@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import pytest
 
 from service.compose import ComposeFile, MappingSource, ProjectInput, parse_project
+from service.example import EXAMPLE_COMPOSE
 from service.limits import Limits
 from service.model import Project
 from service.render import DiagramOptions, render_diagram, render_dot
@@ -32,31 +33,8 @@ APP_USERS = ("backend", "celery", "celery-beat", "liquidations")
 PUBLIC_8000 = element_id("port", "0.0.0.0", "8000", "tcp")
 LOOPBACK_5432 = element_id("port", "127.0.0.1", "5432", "tcp")
 
-EXAMPLE = """\
-services:
-  backend:
-    build: .
-    image: cryphos-app:latest
-    ports: ["8000:8000"]
-  liquidations:
-    image: cryphos-app:latest
-    container_name: cryphos-liquidations
-    command: python -m liquidations
-  celery:
-    image: cryphos-app:latest
-    environment: {PYTHONPATH: /app}
-    working_dir: /app/apis
-    command: celery -A apis worker
-  celery-beat:
-    image: cryphos-app:latest
-    command: celery -A apis beat
-  db:
-    image: postgres:16
-    ports: ["127.0.0.1:5432:5432"]
-  redis:
-    image: redis:7
-    expose: ["6379"]
-"""
+# The example with the cache's port declared, to show `expose` as internal.
+EXAMPLE = EXAMPLE_COMPOSE + '    expose: ["6379"]\n'
 
 DOCKERFILE = """\
 FROM python:3.12-slim

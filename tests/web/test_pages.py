@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from service.compose import ComposeFile
+from service.example import EXAMPLE_COMPOSE
 from service.model import PortBinding
 from service.web.app import create_app
 from service.web.pages import (
-    EXAMPLE_COMPOSE,
     IndexContext,
     encode_for_url,
     file_kind,
