@@ -34,9 +34,14 @@ class Html(str):
 def clean_text(text: str) -> str:
     """Return ``text`` with characters XML cannot hold replaced, newlines kept.
 
-    Nearly every label is plain ASCII with no control characters; that text
-    is returned as it is, without looking up each character's category.
+    Nearly every label needs no change: text that ``str.isprintable`` accepts
+    has no character of the categories Other or Separator (bidirectional
+    controls are Other, format), and ASCII with no control character but tab
+    and newline has none that is replaced. Such text is returned as it is,
+    without looking up each character's category.
     """
+    if text.isprintable():
+        return text
     if text.isascii() and _ASCII_CONTROLS.search(text) is None:
         return text
     return "".join(_clean_char(char) for char in text)
