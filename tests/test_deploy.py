@@ -23,15 +23,13 @@ import pytest
 import yaml
 
 from service.limits import Limits
+from tests.compose.reference import reference_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 KUBERNETES_FILE = ROOT / "deploy" / "kubernetes.yaml"
 VENV_BIN = Path(sys.executable).parent
-REFERENCE_COMPOSE = (
-    Path(sys.prefix) / "lib/python3.11/site-packages/compose/docker-compose"
-)
 HADOLINT_VERSION = "2.15.1"
 BASE_IMAGE = "python:3.11-slim-bookworm"
 SECRET_NAME = re.compile(
@@ -234,29 +232,8 @@ def test_dockerfile_passes_pinned_hadolint() -> None:
 # --- the service's own compose file -------------------------------------------
 
 
-def run_reference_config(*extra_env: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [
-            "env",
-            "-i",
-            "PATH=/usr/bin:/bin",
-            "HOME=/tmp",
-            *extra_env,
-            REFERENCE_COMPOSE,
-            "-f",
-            COMPOSE_FILE.name,
-            "config",
-            "--format",
-            "json",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    config: dict[str, Any] = json.loads(result.stdout)
-    return config
+def run_reference_config(env: dict[str, str] | None = None) -> dict[str, Any]:
+    return reference_config(ROOT, "-f", COMPOSE_FILE.name, env=env)
 
 
 @pytest.mark.reference
@@ -283,7 +260,7 @@ def test_own_compose_file_passes_reference_config_with_safe_settings() -> None:
 
 @pytest.mark.reference
 def test_own_compose_file_replicas_variable_scales_the_service() -> None:
-    web = run_reference_config("COMPOSE_TOPOLOGY_REPLICAS=3")["services"]["web"]
+    web = run_reference_config({"COMPOSE_TOPOLOGY_REPLICAS": "3"})["services"]["web"]
 
     assert web["deploy"]["replicas"] == 3
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,10 +16,8 @@ from service.discovery import (
 from service.errors import InputError, LimitExceededError
 from service.files import DirectorySource
 from service.limits import Limits
+from tests.compose.reference import reference_config
 
-REFERENCE_COMPOSE = (
-    Path(sys.prefix) / "lib/python3.11/site-packages/compose/docker-compose"
-)
 SERVICE = "services:\n  {name}:\n    image: {image}\n"
 
 
@@ -361,20 +356,6 @@ def test_load_project_input_found_in_parent_reads_both_dotenvs_child_first(
 
 
 # --- agreement with the reference -----------------------------------------------
-
-
-def reference_config(cwd: Path, *args: str) -> dict[str, object]:
-    result = subprocess.run(
-        ["env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp", str(REFERENCE_COMPOSE)]
-        + [*args, "config", "--format", "json"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    config: dict[str, object] = json.loads(result.stdout)
-    return config
 
 
 LAYOUTS = {

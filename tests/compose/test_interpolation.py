@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from service.compose.yamlload import Tagged, Timestamp, load_yaml
 from service.errors import ComposeTopologyError, InterpolationError, SourceLocation
 from service.limits import Limits
 from service.types import NodePath
-from tests.compose.reference import find_binary
+from tests.compose.reference import run_compose
 
 ENV = {"SET": "v", "EMPTY": "", "PORT": "8080", "FLAG": "true"}
 HERE = SourceLocation("compose.yaml", 4, 7)
@@ -304,20 +303,10 @@ def test_substitute_text_without_dollar_is_unchanged(text: str) -> None:
 
 
 def run_reference(text: str, env: dict[str, str]) -> tuple[int, str, str]:
-    binary = find_binary()
-    if binary is None:
-        pytest.skip("The Docker Compose v2 binary is not installed.")
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "compose.yaml").write_text(text, encoding="utf-8")
-        completed = subprocess.run(
-            [str(binary), "-f", "compose.yaml", "config", "--format", "json"],
-            cwd=folder,
-            env={**env, "PATH": "/usr/bin:/bin", "HOME": folder},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        args = ["-f", "compose.yaml", "config", "--format", "json"]
+        completed = run_compose(args, Path(folder), env)
     return completed.returncode, completed.stdout, completed.stderr
 
 

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import json
 import math
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from service.compose.yamlscalars import (
     resolve_tagged,
 )
 from service.limits import Limits
-from tests.compose.reference import find_binary
+from tests.compose.reference import reference_config
 
 # --- plain scalars ------------------------------------------------------------
 
@@ -179,23 +177,9 @@ def test_format_go_float_matches_go(value: float, expected: str) -> None:
 
 
 def run_reference(text: str) -> dict[str, Any]:
-    binary = find_binary()
-    if binary is None:
-        pytest.skip("The Docker Compose v2 binary is not installed.")
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "compose.yaml").write_text(text, encoding="utf-8")
-        completed = subprocess.run(
-            [str(binary), "-f", "compose.yaml", "config", "--format", "json"],
-            cwd=folder,
-            env={"PATH": "/usr/bin:/bin", "HOME": folder},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    assert completed.returncode == 0, completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
+        return reference_config(Path(folder), "-f", "compose.yaml")
 
 
 @pytest.mark.reference
