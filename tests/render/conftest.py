@@ -21,6 +21,7 @@ from service.model import (
     Project,
     Service,
 )
+from service.render.graph import Graph, Region
 
 APP = "cryphos-app:latest"
 APP_USERS = ("backend", "celery", "celery-beat", "liquidations")
@@ -125,6 +126,17 @@ def _app_service(
         ports=ports,
         networks=DEFAULT_NETWORK,
     )
+
+
+def find_region(graph: Graph, region_id: str) -> Region:
+    """Return the region of ``graph`` with ``region_id``, however deeply nested."""
+    stack = list(graph.regions)
+    while stack:
+        region = stack.pop()
+        if region.id == region_id:
+            return region
+        stack.extend(region.regions)
+    raise AssertionError(f"no region {region_id}")
 
 
 @pytest.fixture

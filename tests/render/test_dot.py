@@ -12,25 +12,15 @@ from service.limits import Limits
 from service.model import Dependency, Project
 from service.render import DiagramOptions, render_dot
 from service.render.build import build_graph
-from service.render.graph import Graph, Region
+from service.render.graph import Graph
 from service.render.ids import element_id, image_id, service_id
-from tests.render.conftest import APP, APP_USERS
+from tests.render.conftest import APP, APP_USERS, find_region
 
 LIMITS = Limits()
 
 
 def _edges_from(graph: Graph, node_id: str) -> list[str]:
     return sorted(edge.head for edge in graph.edges if edge.tail == node_id)
-
-
-def _region(graph: Graph, region_id: str) -> Region:
-    stack = list(graph.regions)
-    while stack:
-        region = stack.pop()
-        if region.id == region_id:
-            return region
-        stack.extend(region.regions)
-    raise AssertionError(f"no region {region_id}")
 
 
 def test_shared_image_with_four_users_fans_out_to_each(
@@ -74,8 +64,8 @@ def test_public_and_loopback_ports_with_example_sit_in_distinct_styles(
     public_id = element_id("port", "0.0.0.0", "8000", "tcp")
     loopback_id = element_id("port", "127.0.0.1", "5432", "tcp")
 
-    public = _region(graph, element_id("host", "public"))
-    loopback = _region(graph, element_id("host", "loopback"))
+    public = find_region(graph, element_id("host", "public"))
+    loopback = find_region(graph, element_id("host", "loopback"))
 
     assert public.nodes == [public_id]
     assert loopback.nodes == [loopback_id]

@@ -21,9 +21,9 @@ from service.limits import Limits
 from service.model import Project
 from service.render import DiagramOptions, render_diagram, render_dot
 from service.render.build import build_graph
-from service.render.graph import Graph, Region
 from service.render.graphviz import find_dot
 from service.render.ids import element_id, image_id, service_id
+from tests.render.conftest import find_region
 
 needs_dot = pytest.mark.skipif(find_dot() is None, reason="Graphviz is not installed")
 
@@ -78,16 +78,6 @@ def _dot_edges(dot: str) -> list[tuple[str, str]]:
     return re.findall(r'^\s*"([^"]+)" -> "([^"]+)"', dot, flags=re.MULTILINE)
 
 
-def _region(graph: Graph, region_id: str) -> Region:
-    stack = list(graph.regions)
-    while stack:
-        region = stack.pop()
-        if region.id == region_id:
-            return region
-        stack.extend(region.regions)
-    raise AssertionError(f"no region {region_id}")
-
-
 def test_shared_image_from_reader_fans_out_to_its_four_services(
     project: Project,
 ) -> None:
@@ -111,8 +101,8 @@ def test_shared_image_from_reader_names_its_builder(svg: ET.Element) -> None:
 def test_ports_from_reader_sit_in_their_binding_group(project: Project) -> None:
     graph = build_graph(project, DiagramOptions())
 
-    public = _region(graph, element_id("host", "public"))
-    loopback = _region(graph, element_id("host", "loopback"))
+    public = find_region(graph, element_id("host", "public"))
+    loopback = find_region(graph, element_id("host", "loopback"))
 
     assert public.nodes == [PUBLIC_8000]
     assert loopback.nodes == [LOOPBACK_5432]
