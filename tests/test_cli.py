@@ -22,32 +22,14 @@ from service.errors import (
     GraphvizMissingError,
     RenderTimeoutError,
 )
+from service.example import EXAMPLE_COMPOSE
 from service.render.options import DIRECTIONS, DiagramOptions
 
-EXAMPLE = """\
-services:
-  backend:
-    build: .
-    image: cryphos-app:latest
-    ports: ["8000:8000"]
-  liquidations:
-    image: cryphos-app:latest
-    container_name: cryphos-liquidations
-    command: python -m liquidations
-  celery:
-    image: cryphos-app:latest
-    environment: {PYTHONPATH: /app, SECRET_KEY: hunter2}
-    working_dir: /app/apis
-    command: celery -A apis worker
-  celery-beat:
-    image: cryphos-app:latest
-    command: celery -A apis beat
-  db:
-    image: postgres:16
-    ports: ["127.0.0.1:5432:5432"]
-  redis:
-    image: redis:7
-"""
+# The example with a secret in celery's environment, to prove it stays masked.
+EXAMPLE = EXAMPLE_COMPOSE.replace(
+    "{PYTHONPATH: /app}", "{PYTHONPATH: /app, SECRET_KEY: hunter2}"
+)
+assert "hunter2" in EXAMPLE
 
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 BROKEN = "services:\n  web:\n    image: nginx\n   ports: [80]\n"
