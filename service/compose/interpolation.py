@@ -30,8 +30,9 @@ Sizes (``shm_size``) and durations stay strings.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from service.compose.yamlload import Tagged, Timestamp
@@ -256,6 +257,12 @@ def format_path(path: NodePath) -> str:
 # --- casting ----------------------------------------------------------------
 
 Caster = Callable[[str, NodePath, _Walker], Any]
+#: The steps of a cast pattern after its first key, and what it casts with.
+_Pattern = tuple[tuple[str, ...], Caster]
+#: A pattern's length and first key: a path can only match patterns filed under its own.
+_GroupKey = tuple[int, str | int]
+#: ``*`` stands for any mapping key, ``[]`` for any list index.
+_WILDCARDS = frozenset({"*", "[]"})
 
 _TRUTHY = {"true": True, "false": False}
 _LEGACY_BOOLEANS = {
@@ -309,7 +316,7 @@ def _cast_error(text: str, path: NodePath, walker: _Walker, wanted: str) -> Exce
 
 # Paths (``*`` any key, ``[]`` any list item) whose string values Compose
 # casts after interpolation; facts from compose-go's loader.
-_SERVICE_CASTS: dict[tuple[str, ...], Caster] = {
+SERVICE_CASTS: dict[tuple[str, ...], Caster] = {
     ("configs", "[]", "mode"): _to_int,
     ("secrets", "[]", "mode"): _to_int,
     ("cpu_count",): _to_int,
@@ -345,7 +352,7 @@ _SERVICE_CASTS: dict[tuple[str, ...], Caster] = {
     ("volumes", "[]", "read_only"): _to_bool,
     ("volumes", "[]", "volume", "nocopy"): _to_bool,
 }
-_TOP_LEVEL_CASTS: dict[tuple[str, ...], Caster] = {
+TOP_LEVEL_CASTS: dict[tuple[str, ...], Caster] = {
     ("networks", "*", "external"): _to_bool,
     ("networks", "*", "internal"): _to_bool,
     ("networks", "*", "attachable"): _to_bool,
@@ -356,19 +363,52 @@ _TOP_LEVEL_CASTS: dict[tuple[str, ...], Caster] = {
 }
 
 
+class CastIndex:
+    """The casters of a pattern table, grouped so a lookup tries only a few patterns.
+
+    A pattern matches only paths of its own length that start with its own
+    first key (no pattern starts with a wildcard), so the patterns are filed
+    under that pair once, when the module loads. A lookup then tries the one
+    group the path belongs to, in table order, and most paths (``image``,
+    ``environment.X``) have no group at all. The index never changes after it
+    is built, so the threads reading requests share it safely.
+    """
+
+    def __init__(self, table: Mapping[tuple[str, ...], Caster]) -> None:
+        groups: dict[_GroupKey, list[_Pattern]] = {}
+        for pattern, caster in table.items():
+            if not pattern or pattern[0] in _WILDCARDS:
+                raise ValueError(
+                    f"The cast pattern {pattern!r} must start with a key, "
+                    "not a wildcard."
+                )
+            group = groups.setdefault((len(pattern), pattern[0]), [])
+            group.append((pattern[1:], caster))
+        frozen = {key: tuple(group) for key, group in groups.items()}
+        self._groups: Mapping[_GroupKey, tuple[_Pattern, ...]] = MappingProxyType(
+            frozen
+        )
+
+    def find(self, path: NodePath) -> Caster | None:
+        """Return the caster of the first pattern ``path`` matches, or None."""
+        if not path:
+            return None
+        candidates = self._groups.get((len(path), path[0]), ())
+        rest = path[1:]
+        for pattern, caster in candidates:
+            if all(_matches(p, s) for p, s in zip(pattern, rest, strict=True)):
+                return caster
+        return None
+
+
+_SERVICE_CAST_INDEX = CastIndex(SERVICE_CASTS)
+_TOP_LEVEL_CAST_INDEX = CastIndex(TOP_LEVEL_CASTS)
+
+
 def _caster_for(path: NodePath) -> Caster | None:
     if len(path) >= 3 and path[0] == "services":
-        return _lookup_cast(_SERVICE_CASTS, path[2:])
-    return _lookup_cast(_TOP_LEVEL_CASTS, path)
-
-
-def _lookup_cast(table: dict[tuple[str, ...], Caster], path: NodePath) -> Caster | None:
-    for pattern, caster in table.items():
-        if len(pattern) == len(path) and all(
-            _matches(p, s) for p, s in zip(pattern, path, strict=True)
-        ):
-            return caster
-    return None
+        return _SERVICE_CAST_INDEX.find(path[2:])
+    return _TOP_LEVEL_CAST_INDEX.find(path)
 
 
 def _matches(pattern: str, step: str | int) -> bool:

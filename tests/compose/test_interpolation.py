@@ -10,6 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.compose.interpolation import (
+    SERVICE_CASTS,
+    TOP_LEVEL_CASTS,
+    Caster,
+    CastIndex,
     format_path,
     interpolate,
     iter_unset_messages,
@@ -269,6 +273,94 @@ def test_interpolate_without_cast_keeps_strings() -> None:
     )
 
     assert result.data == {"services": {"a": {"scale": "3"}}}
+
+
+def scan_casts(table: dict[tuple[str, ...], Caster], path: NodePath) -> Caster | None:
+    """Find a caster the slow, obvious way: every pattern, in table order."""
+    for pattern, caster in table.items():
+        if len(pattern) == len(path) and all(
+            step_matches(word, step) for word, step in zip(pattern, path, strict=True)
+        ):
+            return caster
+    return None
+
+
+def step_matches(word: str, step: str | int) -> bool:
+    if word == "[]":
+        return isinstance(step, int)
+    if word == "*":
+        return isinstance(step, str)
+    return word == step
+
+
+# Steps a path is drawn from: every word of the tables (wildcards included,
+# as literal keys a file could use), list indices, and keys no pattern names.
+PATH_STEPS: list[str | int] = sorted(
+    {word for table in (SERVICE_CASTS, TOP_LEVEL_CASTS) for p in table for word in p}
+    | {"x", "services"}
+) + [0, 1]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(PATH_STEPS), max_size=5).map(tuple))
+def test_cast_index_finds_what_a_table_scan_finds(path: NodePath) -> None:
+    for table in (SERVICE_CASTS, TOP_LEVEL_CASTS):
+        assert CastIndex(table).find(path) is scan_casts(table, path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("ports", 0, "target"),
+        ("ulimits", "nofile"),
+        ("ulimits", "nofile", "soft"),
+        ("volumes", 3, "volume", "nocopy"),
+        ("deploy", "update_config", "max_failure_ratio"),
+    ],
+    ids=["list-item", "any-key", "any-key-then-key", "deep", "shared-first-key"],
+)
+def test_cast_index_service_paths_find_their_caster(path: NodePath) -> None:
+    found = CastIndex(SERVICE_CASTS).find(path)
+
+    assert found is not None
+    assert found is scan_casts(SERVICE_CASTS, path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        (),
+        ("image",),
+        ("ports", "0", "target"),
+        ("ulimits", 0),
+        ("deploy", "replicas", "x"),
+    ],
+    ids=["empty", "unknown-key", "key-for-index", "index-for-key", "too-long"],
+)
+def test_cast_index_path_no_pattern_matches_finds_none(path: NodePath) -> None:
+    assert CastIndex(SERVICE_CASTS).find(path) is None
+
+
+def test_cast_index_overlapping_patterns_first_in_table_wins() -> None:
+    def first(text: str, path: NodePath, walker: Any) -> str:
+        return "first"
+
+    def second(text: str, path: NodePath, walker: Any) -> str:
+        return "second"
+
+    index = CastIndex({("a", "*"): first, ("a", "b"): second})
+
+    assert index.find(("a", "b")) is first
+
+
+@pytest.mark.parametrize(
+    "pattern", [(), ("*", "a"), ("[]",)], ids=["empty", "any-key", "list-item"]
+)
+def test_cast_index_pattern_without_leading_key_raises(
+    pattern: tuple[str, ...],
+) -> None:
+    with pytest.raises(ValueError, match="must start with a key"):
+        CastIndex({pattern: lambda text, path, walker: text})
 
 
 @pytest.mark.parametrize(
