@@ -61,13 +61,8 @@ def check_values(data: dict[str, Any], locate: LocateInProject) -> None:
     """Raise ``ComposeValidationError`` for the first value Compose cannot read."""
     services = data.get("services")
     for name, service in (services if isinstance(services, dict) else {}).items():
-        if not isinstance(service, dict):
-            continue
-        for pattern, check in _SERVICE_CHECKS:
-            for path, value in _values_at(service, pattern, ()):
-                problem = check(value)
-                if problem is not None:
-                    raise _error(name, path, value, problem, locate)
+        if isinstance(service, dict):
+            _check_service(name, service, locate)
     for section, check_resource in _RESOURCE_CHECKS.items():
         resources = data.get(section)
         for key, resource in (resources if isinstance(resources, dict) else {}).items():
@@ -78,6 +73,20 @@ def check_values(data: dict[str, Any], locate: LocateInProject) -> None:
                     location=locate((section, key)),
                     key=f"{section}.{key}",
                 )
+
+
+def _check_service(name: str, service: dict[str, Any], locate: LocateInProject) -> None:
+    # The checks run in table order, so that of several bad values the same one
+    # is reported every time. Each pattern starts with a key, and a service sets
+    # only a few of the keys the table names: skipping the others up front
+    # spares a walk per pattern.
+    for pattern, check in _SERVICE_CHECKS:
+        if pattern[0] not in service:
+            continue
+        for path, value in _values_at(service, pattern, ()):
+            problem = check(value)
+            if problem is not None:
+                raise _error(name, path, value, problem, locate)
 
 
 def _error(

@@ -159,3 +159,32 @@ def test_check_values_interpolated_numbers_left_to_schema() -> None:
     data = {"services": {"web": {"mem_limit": 512, "stop_grace_period": "10s"}}}
 
     check_values(data, _locate)
+
+
+@pytest.mark.parametrize(
+    ("service", "key"),
+    [
+        pytest.param(
+            {"healthcheck": {"test": ["RUN"]}, "stop_grace_period": "soon"},
+            "stop_grace_period",
+            id="duration-before-healthcheck-test",
+        ),
+        pytest.param(
+            {"command": "a 'b", "mem_limit": "lots", "attach": "maybe"},
+            "mem_limit",
+            id="size-before-boolean-before-command",
+        ),
+        pytest.param(
+            {"ports": [{"host_ip": "x"}], "extra_hosts": ["h"], "devices": ["a:b:c:d"]},
+            "extra_hosts[0]",
+            id="order-of-table-not-of-file",
+        ),
+    ],
+)
+def test_check_values_several_problems_reports_first_in_table(
+    service: dict[str, object], key: str
+) -> None:
+    with pytest.raises(ComposeValidationError) as caught:
+        check_values({"services": {"web": service}}, _locate)
+
+    assert caught.value.key == key
