@@ -5,11 +5,15 @@ Every expected value here was checked against ``docker compose config``.
 
 from __future__ import annotations
 
+import string
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.compose.decoding import (
+    _split_shell_words,
     check_values,
     parse_command_line,
     parse_duration,
@@ -109,6 +113,45 @@ def test_parse_size_as_compose(text: str, size: float | None) -> None:
 )
 def test_parse_command_line_as_compose(text: str, words: list[str] | None) -> None:
     assert parse_command_line(text) == words
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param(
+            "celery -A apis worker", ["celery", "-A", "apis", "worker"], id="words"
+        ),
+        pytest.param(" a\t\tb\r\nc ", ["a", "b", "c"], id="runs-of-blanks"),
+        pytest.param("a\x0bb\xa0c", ["a\x0bb\xa0c"], id="other-spaces-in-words"),
+        pytest.param("echo $HOME ${X}", ["echo", "$HOME", "${X}"], id="dollar-kept"),
+        pytest.param("   ", [], id="only-blanks"),
+    ],
+)
+def test_parse_command_line_plain_words_split_at_blanks(
+    text: str, words: list[str]
+) -> None:
+    assert parse_command_line(text) == words
+
+
+# Text of plain characters and blanks (the four the splitter ends words at,
+# and other spaces it keeps in a word), with at most one other character
+# put in: any printable ASCII one, so a character the fast path should have
+# left to the splitter shows up.
+PLAIN_CHARACTERS = list(" \t\r\n\x0b\xa0\u2028ab2$#")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(PLAIN_CHARACTERS), max_size=12),
+    st.sampled_from(["", *string.printable]),
+    st.integers(min_value=0, max_value=12),
+)
+def test_parse_command_line_agrees_with_character_splitter(
+    plain: str, extra: str, where: int
+) -> None:
+    text = plain[:where] + extra + plain[where:]
+
+    assert parse_command_line(text) == _split_shell_words(text)
 
 
 @pytest.mark.parametrize(
