@@ -181,32 +181,33 @@ def _image_built_twice(project: Project) -> Iterator[Finding]:
             )
 
 
-def _depends_transitively(project: Project, start: str, target: str) -> bool:
+def _depends_transitively(
+    services: Mapping[str, Service], start: str, target: str
+) -> bool:
     pending, seen = [start], set()
     while pending:
         name = pending.pop()
         if name == target:
             return True
-        if name in seen:
+        if name in seen or name not in services:
             continue
         seen.add(name)
-        try:
-            pending.extend(d.service for d in project.service(name).depends_on)
-        except KeyError:
-            continue
+        pending.extend(d.service for d in services[name].depends_on)
     return False
 
 
 def _built_image_without_dependency(project: Project) -> Iterator[Finding]:
+    # Looked up by name once: a big stack asks about every user of every image.
+    services = {service.name: service for service in project.services}
     for image in project.images:
         if not image.built_by:
             continue
         for user in image.used_by:
             if user in image.built_by:
                 continue
-            if any(_depends_transitively(project, user, b) for b in image.built_by):
+            if any(_depends_transitively(services, user, b) for b in image.built_by):
                 continue
-            service = project.service(user)
+            service = services[user]
             yield _finding(
                 "built-image-without-dependency",
                 "warning",

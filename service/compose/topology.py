@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -422,6 +422,7 @@ def _image_defaults(
 def _build_networks(
     project: CompletedProject, services: list[Service]
 ) -> tuple[Network, ...]:
+    members = _members(services, _networks_of)
     networks = []
     for key in sorted(project.networks):
         options = project.networks[key]
@@ -433,11 +434,7 @@ def _build_networks(
                 internal=options.get("internal") is True,
                 external=options.get("external") is True,
                 is_default=key == "default",
-                services=tuple(
-                    s.name
-                    for s in services
-                    if any(a.network == key for a in s.networks)
-                ),
+                services=members.get(key, ()),
             )
         )
     return tuple(networks)
@@ -446,6 +443,7 @@ def _build_networks(
 def _build_volumes(
     project: CompletedProject, services: list[Service]
 ) -> tuple[Volume, ...]:
+    members = _members(services, _volumes_of)
     volumes = []
     for key in sorted(project.volumes):
         options = project.volumes[key]
@@ -455,11 +453,34 @@ def _build_volumes(
                 full_name=str(options.get("name")),
                 driver=options.get("driver"),
                 external=options.get("external") is True,
-                services=tuple(
-                    s.name
-                    for s in services
-                    if any(m.type == "volume" and m.source == key for m in s.volumes)
-                ),
+                services=members.get(key, ()),
             )
         )
     return tuple(volumes)
+
+
+def _members(
+    services: list[Service], resources_of: Callable[[Service], list[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Return the services that use each resource, each once and in service order.
+
+    One pass over the services: asking every service about every network or
+    volume would grow with their product, which a big stack makes slow.
+    """
+    members: dict[str, list[str]] = {}
+    for service in services:
+        for resource in dict.fromkeys(resources_of(service)):
+            members.setdefault(resource, []).append(service.name)
+    return {resource: tuple(names) for resource, names in members.items()}
+
+
+def _networks_of(service: Service) -> list[str]:
+    return [attachment.network for attachment in service.networks]
+
+
+def _volumes_of(service: Service) -> list[str]:
+    return [
+        mount.source
+        for mount in service.volumes
+        if mount.type == "volume" and mount.source is not None
+    ]

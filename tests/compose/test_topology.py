@@ -175,6 +175,25 @@ def test_named_volumes_listed_with_users() -> None:
     assert mounts["/x"].type == "bind" and mounts["/x"].source == "x"
 
 
+def test_resources_shared_list_each_user_once_in_name_order() -> None:
+    text = (
+        "services:\n"
+        "  web:\n    image: x\n    networks: [front, back]\n"
+        "    volumes: [data:/a, data:/b, ./c:/c]\n"
+        "  api:\n    image: x\n    networks: [back]\n    volumes: [data:/d]\n"
+        "  cron:\n    image: x\n    network_mode: none\n"
+        "networks:\n  front: {}\n  back: {}\n  idle: {}\n"
+        "volumes:\n  data: {}\n  spare: {}\n"
+    )
+
+    project = _parse(text, project_name="p")
+
+    networks = {n.name: n.services for n in project.networks}
+    assert networks == {"back": ("api", "web"), "front": ("web",)}
+    volumes = {v.name: v.services for v in project.volumes}
+    assert volumes == {"data": ("api", "web")}
+
+
 def test_depends_on_long_syntax_kept() -> None:
     text = (
         "services:\n  web:\n    image: x\n    depends_on:\n"
