@@ -121,8 +121,15 @@ def _delete_path(node: Any, path: KeyPath) -> None:
 
 
 def merge_documents(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """Return ``base`` overridden by ``other`` (both canonical; neither is changed)."""
-    merged = _merge(copy.deepcopy(base), copy.deepcopy(other), ())
+    """Return ``base`` overridden by ``other``, both canonical, building on their parts.
+
+    The merge changes ``base`` in place and moves parts of ``other`` into the
+    result, so the caller hands both over and uses neither again. The reader
+    can: each file's data is built fresh for this one reading (interpolation
+    copies every mapping and list) and the model before it is thrown away.
+    Copying them first would cost a deep copy of every file, for nothing.
+    """
+    merged = _merge(base, other, ())
     assert isinstance(merged, dict)
     return merged
 
