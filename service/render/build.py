@@ -200,9 +200,11 @@ def _add_services(
     options: DiagramOptions,
 ) -> None:
     compact = len(services) >= COLUMNS_FROM
+    findings_of = _findings_by_service(project)
+    built = {image.ref for image in project.images if image.source == "build"}
     for service in services:
         needed_by = plan.needed_by.get(service.name, ())
-        findings = [f for f in project.findings if f.service == service.name]
+        findings = findings_of.get(service.name, [])
         worst = _worst_severity(findings)
         line = styles.SEVERITY_COLOURS.get(worst or "", styles.SERVICE_LINE)
         graph.styles.update(("service", reach_of(service), worst or "service"))
@@ -227,7 +229,15 @@ def _add_services(
                 },
             )
         )
-        _add_image_edge(graph, service, project)
+        _add_image_edge(graph, service, is_built=service.image in built)
+
+
+def _findings_by_service(project: Project) -> dict[str | None, list[Finding]]:
+    """Return each service's findings in project order, gathered in one pass."""
+    grouped: dict[str | None, list[Finding]] = {}
+    for finding in project.findings:
+        grouped.setdefault(finding.service, []).append(finding)
+    return grouped
 
 
 def _worst_severity(findings: Iterable[Finding]) -> str | None:
@@ -235,11 +245,7 @@ def _worst_severity(findings: Iterable[Finding]) -> str | None:
     return next((s for s in ("danger", "warning", "info") if s in severities), None)
 
 
-def _add_image_edge(graph: Graph, service: Service, project: Project) -> None:
-    is_built = any(
-        image.ref == service.image and image.source == "build"
-        for image in project.images
-    )
+def _add_image_edge(graph: Graph, service: Service, *, is_built: bool) -> None:
     graph.add_edge(
         Edge(
             tail=image_id(service.image),

@@ -66,6 +66,9 @@ class Graph:
     regions: list[Region] = field(default_factory=list)
     styles: set[str] = field(default_factory=set)
     ranks: list[list[str]] = field(default_factory=list)
+    #: The ids of ``edges``, kept by ``add_edge`` (the one way edges are added)
+    #: so that a new edge's id is checked without a pass over every edge.
+    _edge_ids: set[str] = field(default_factory=set, init=False, repr=False)
 
     def add_node(self, node: Node) -> Node:
         """Add ``node`` unless a node with its id exists; return the one kept."""
@@ -73,11 +76,11 @@ class Graph:
 
     def add_edge(self, edge: Edge) -> None:
         """Add ``edge``, giving it a unique id if another edge already has it."""
-        taken = {existing.id for existing in self.edges}
         base, counter = edge.id, 2
-        while edge.id in taken:
+        while edge.id in self._edge_ids:
             edge.id = f"{base}-{counter}"
             counter += 1
+        self._edge_ids.add(edge.id)
         self.edges.append(edge)
 
     def placed_nodes(self) -> set[str]:

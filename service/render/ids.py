@@ -20,13 +20,16 @@ with this encoding.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Literal, TypeAlias
 
 ElementKind: TypeAlias = Literal[
     "service", "image", "port", "volume", "network", "edge", "host", "legend"
 ]
 
-_LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+#: Every character an id cannot hold as it is (all but ASCII letters, digits,
+#: ``.`` and ``-``).
+_ESCAPED = re.compile(r"[^a-zA-Z0-9.-]")
 
 MAX_ID_LENGTH = 96
 DIGEST_LENGTH = 32
@@ -35,7 +38,13 @@ HASHED_ID_LENGTH = MAX_ID_LENGTH + 1 + DIGEST_LENGTH
 
 def encode_name(name: str) -> str:
     """Return ``name`` spelled with id-safe characters only, reversibly."""
-    return "".join(char if char in _LITERAL else f"_{ord(char):x}_" for char in name)
+    # One pass of the regular expression engine; most names have nothing or
+    # little to escape, so few characters ever reach Python code.
+    return _ESCAPED.sub(_escape_character, name)
+
+
+def _escape_character(match: re.Match[str]) -> str:
+    return f"_{ord(match.group()):x}_"
 
 
 def element_id(kind: ElementKind, *names: str) -> str:

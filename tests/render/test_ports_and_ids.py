@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.model import PortBinding
 from service.render.ids import (
@@ -100,6 +102,34 @@ def test_encode_name_with_hostile_text_uses_safe_characters() -> None:
     assert set(encoded) <= set(
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
     )
+
+
+ID_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+
+
+def spell_by_character(name: str) -> str:
+    """Encode the slow, obvious way: each character kept or written as hex."""
+    return "".join(char if char in ID_SAFE else f"_{ord(char):x}_" for char in name)
+
+
+@pytest.mark.parametrize(
+    ("name", "encoded"),
+    [
+        pytest.param("celery-beat", "celery-beat", id="plain-kept"),
+        pytest.param("", "", id="empty"),
+        pytest.param("db_1", "db_5f_1", id="underscore-escaped"),
+        pytest.param("a\n", "a_a_", id="trailing-newline-escaped"),
+        pytest.param("\u00e9", "_e9_", id="non-ascii-letter-escaped"),
+    ],
+)
+def test_encode_name_spells_each_character(name: str, encoded: str) -> None:
+    assert encode_name(name) == encoded
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*ID_SAFE, "_", " ", "\n", "\u00e9", "/"])))
+def test_encode_name_agrees_with_character_spelling(name: str) -> None:
+    assert encode_name(name) == spell_by_character(name)
 
 
 def test_element_id_with_long_name_is_capped_with_a_digest() -> None:
