@@ -136,15 +136,20 @@ class _Composer:
     def _peek(self) -> events.Event:
         event = self.parser.peek_event()
         if event is None:
-            raise YamlSyntaxError(
-                "The YAML ended unexpectedly.", location=SourceLocation(self.file)
-            )
+            raise self._ended()
         return event
 
     def _next(self) -> events.Event:
-        event = self._peek()
-        self.parser.get_event()
+        # One call into the parser per event, not a peek and then a get.
+        event = self.parser.get_event()
+        if event is None:
+            raise self._ended()
         return event
+
+    def _ended(self) -> YamlSyntaxError:
+        return YamlSyntaxError(
+            "The YAML ended unexpectedly.", location=SourceLocation(self.file)
+        )
 
     def _expect(self, kind: type[events.Event]) -> events.Event:
         event = self._next()
@@ -267,8 +272,9 @@ class _Composer:
                 merges.append(_MergeSource(value, is_mapping, value_event))
             else:
                 key = self._string_key(key, key_event, path)
-                self._remember((*path, key), key_event)
-                value, value_size = self._compose_node((*path, key), depth + 1)
+                key_path = (*path, key)
+                self._remember(key_path, key_event)
+                value, value_size = self._compose_node(key_path, depth + 1)
                 explicit[key] = value
             size += key_size + value_size
         self.parser.get_event()
@@ -286,7 +292,8 @@ class _Composer:
         # clash while 1 and 01 do not.
         if not isinstance(event, events.ScalarEvent):
             return
-        line = self._location(event).line or 0
+        mark = event.start_mark
+        line = mark.line + 1 if mark is not None else 0
         identity = ("scalar", event.value)
         if identity in seen:
             raise ComposeValidationError(
