@@ -484,6 +484,10 @@ def _arrange_columns(graph: Graph, services: tuple[Service, ...]) -> None:
         s.name: graph.nodes[service_id(s.name)].label.count("<TR>") + 1 for s in placed
     }
     wanted = count_columns(len(placed), sum(weights.values()))
+    if wanted < 2:
+        # One column is what Graphviz draws unaided; ordering by depth first
+        # would change nothing.
+        return
     columns = split_columns(depth_layers(placed), weights, wanted)
     if len(columns) < 2:
         return
