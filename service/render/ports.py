@@ -28,11 +28,9 @@ class PortRun:
     random_host_port: bool
     published: tuple[str, str] | None
     target: tuple[int, int]
-
-    @property
-    def host_text(self) -> str:
-        """Return the host address as ``docker ps`` shows it (IPv6 in brackets)."""
-        return format_host_ip(self.host_ip)
+    #: The host address as ``docker ps`` shows it (IPv6 in brackets), read
+    #: once when the run starts: ids, labels and tooltips all show it.
+    host_text: str
 
     @property
     def published_text(self) -> str:
@@ -98,6 +96,7 @@ def _start(binding: PortBinding) -> PortRun:
         random_host_port=binding.random_host_port or binding.published is None,
         published=published,
         target=(binding.target, binding.target),
+        host_text=format_host_ip(binding.host_ip),
     )
 
 
@@ -132,6 +131,7 @@ def _grow(run: PortRun, binding: PortBinding) -> PortRun:
         random_host_port=run.random_host_port,
         published=published,
         target=(run.target[0], binding.target),
+        host_text=run.host_text,
     )
 
 
