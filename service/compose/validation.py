@@ -186,20 +186,27 @@ class _Validator:
 # --- kinds ---------------------------------------------------------------------
 
 
+_NULL_KINDS = frozenset({NULL})
+_BOOLEAN_KINDS = frozenset({BOOLEAN})
+_WHOLE_KINDS = frozenset({INTEGER, NUMBER})
+_NUMBER_KINDS = frozenset({NUMBER})
+_STRING_KINDS = frozenset({STRING})
+_NO_KINDS: frozenset[str] = frozenset()
+
+
 def kinds_of(value: Any) -> frozenset[str]:
     """Return the JSON Schema kinds ``value`` belongs to (empty for a date)."""
     if value is None:
-        return frozenset({NULL})
+        return _NULL_KINDS
     if isinstance(value, bool):
-        return frozenset({BOOLEAN})
+        return _BOOLEAN_KINDS
     if isinstance(value, int):
-        return frozenset({INTEGER, NUMBER})
+        return _WHOLE_KINDS
     if isinstance(value, float):
-        whole = value.is_integer()
-        return frozenset({INTEGER, NUMBER} if whole else {NUMBER})
+        return _WHOLE_KINDS if value.is_integer() else _NUMBER_KINDS
     if isinstance(value, str) and not isinstance(value, Timestamp):
-        return frozenset({STRING})
-    return frozenset()
+        return _STRING_KINDS
+    return _NO_KINDS
 
 
 def accepts_kind(node: Node, value: Any) -> bool:
@@ -209,7 +216,7 @@ def accepts_kind(node: Node, value: Any) -> bool:
     if isinstance(node, Either):
         return any(accepts_kind(choice, value) for choice in node.choices)
     if isinstance(node, Scalar):
-        return bool(kinds_of(value) & set(node.kinds))
+        return not kinds_of(value).isdisjoint(node.kinds)
     if isinstance(node, Sequence):
         return isinstance(value, list)
     return isinstance(value, dict)
