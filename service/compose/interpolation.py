@@ -315,52 +315,57 @@ def _cast_error(text: str, path: NodePath, walker: _Walker, wanted: str) -> Exce
 
 
 # Paths (``*`` any key, ``[]`` any list item) whose string values Compose
-# casts after interpolation; facts from compose-go's loader.
-SERVICE_CASTS: dict[tuple[str, ...], Caster] = {
-    ("configs", "[]", "mode"): _to_int,
-    ("secrets", "[]", "mode"): _to_int,
-    ("cpu_count",): _to_int,
-    ("cpu_percent",): _to_float,
-    ("cpu_period",): _to_int,
-    ("cpu_quota",): _to_int,
-    ("cpu_rt_period",): _to_int,
-    ("cpu_rt_runtime",): _to_int,
-    ("cpus",): _to_float,
-    ("cpu_shares",): _to_int,
-    ("init",): _to_bool,
-    ("deploy", "replicas"): _to_int,
-    ("deploy", "update_config", "parallelism"): _to_int,
-    ("deploy", "update_config", "max_failure_ratio"): _to_float,
-    ("deploy", "rollback_config", "parallelism"): _to_int,
-    ("deploy", "rollback_config", "max_failure_ratio"): _to_float,
-    ("deploy", "restart_policy", "max_attempts"): _to_int,
-    ("deploy", "placement", "max_replicas_per_node"): _to_int,
-    ("healthcheck", "retries"): _to_int,
-    ("healthcheck", "disable"): _to_bool,
-    ("oom_kill_disable",): _to_bool,
-    ("oom_score_adj",): _to_int,
-    ("pids_limit",): _to_int,
-    ("ports", "[]", "target"): _to_int,
-    ("privileged",): _to_bool,
-    ("read_only",): _to_bool,
-    ("scale",): _to_int,
-    ("stdin_open",): _to_bool,
-    ("tty",): _to_bool,
-    ("ulimits", "*"): _to_int,
-    ("ulimits", "*", "hard"): _to_int,
-    ("ulimits", "*", "soft"): _to_int,
-    ("volumes", "[]", "read_only"): _to_bool,
-    ("volumes", "[]", "volume", "nocopy"): _to_bool,
-}
-TOP_LEVEL_CASTS: dict[tuple[str, ...], Caster] = {
-    ("networks", "*", "external"): _to_bool,
-    ("networks", "*", "internal"): _to_bool,
-    ("networks", "*", "attachable"): _to_bool,
-    ("networks", "*", "enable_ipv6"): _to_bool,
-    ("volumes", "*", "external"): _to_bool,
-    ("secrets", "*", "external"): _to_bool,
-    ("configs", "*", "external"): _to_bool,
-}
+# casts after interpolation; facts from compose-go's loader. Read-only, as the
+# indexes below are built from them once.
+SERVICE_CASTS: Mapping[tuple[str, ...], Caster] = MappingProxyType(
+    {
+        ("configs", "[]", "mode"): _to_int,
+        ("secrets", "[]", "mode"): _to_int,
+        ("cpu_count",): _to_int,
+        ("cpu_percent",): _to_float,
+        ("cpu_period",): _to_int,
+        ("cpu_quota",): _to_int,
+        ("cpu_rt_period",): _to_int,
+        ("cpu_rt_runtime",): _to_int,
+        ("cpus",): _to_float,
+        ("cpu_shares",): _to_int,
+        ("init",): _to_bool,
+        ("deploy", "replicas"): _to_int,
+        ("deploy", "update_config", "parallelism"): _to_int,
+        ("deploy", "update_config", "max_failure_ratio"): _to_float,
+        ("deploy", "rollback_config", "parallelism"): _to_int,
+        ("deploy", "rollback_config", "max_failure_ratio"): _to_float,
+        ("deploy", "restart_policy", "max_attempts"): _to_int,
+        ("deploy", "placement", "max_replicas_per_node"): _to_int,
+        ("healthcheck", "retries"): _to_int,
+        ("healthcheck", "disable"): _to_bool,
+        ("oom_kill_disable",): _to_bool,
+        ("oom_score_adj",): _to_int,
+        ("pids_limit",): _to_int,
+        ("ports", "[]", "target"): _to_int,
+        ("privileged",): _to_bool,
+        ("read_only",): _to_bool,
+        ("scale",): _to_int,
+        ("stdin_open",): _to_bool,
+        ("tty",): _to_bool,
+        ("ulimits", "*"): _to_int,
+        ("ulimits", "*", "hard"): _to_int,
+        ("ulimits", "*", "soft"): _to_int,
+        ("volumes", "[]", "read_only"): _to_bool,
+        ("volumes", "[]", "volume", "nocopy"): _to_bool,
+    }
+)
+TOP_LEVEL_CASTS: Mapping[tuple[str, ...], Caster] = MappingProxyType(
+    {
+        ("networks", "*", "external"): _to_bool,
+        ("networks", "*", "internal"): _to_bool,
+        ("networks", "*", "attachable"): _to_bool,
+        ("networks", "*", "enable_ipv6"): _to_bool,
+        ("volumes", "*", "external"): _to_bool,
+        ("secrets", "*", "external"): _to_bool,
+        ("configs", "*", "external"): _to_bool,
+    }
+)
 
 
 class CastIndex:

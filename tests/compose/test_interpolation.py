@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -275,7 +276,9 @@ def test_interpolate_without_cast_keeps_strings() -> None:
     assert result.data == {"services": {"a": {"scale": "3"}}}
 
 
-def scan_casts(table: dict[tuple[str, ...], Caster], path: NodePath) -> Caster | None:
+def scan_casts(
+    table: Mapping[tuple[str, ...], Caster], path: NodePath
+) -> Caster | None:
     """Find a caster the slow, obvious way: every pattern, in table order."""
     for pattern, caster in table.items():
         if len(pattern) == len(path) and all(
