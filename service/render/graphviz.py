@@ -10,6 +10,7 @@ Every failure leaves as one of our RenderError subclasses.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -105,25 +106,11 @@ def render_graphviz(dot_text: str, fmt: str, limits: Limits) -> bytes:
     LimitExceededError when the output or the memory passes its limit;
     nothing else escapes, and no Graphviz process outlives the call.
     """
-    if fmt not in GRAPHVIZ_FORMATS:
-        raise InputError(
-            f"Graphviz cannot produce {fmt!r}; use one of svg, png or pdf.",
-            key="format",
-        )
-    command = _build_command(_require_dot(), GRAPHVIZ_FORMATS[fmt], limits)
+    command = build_graphviz_command(fmt, limits)
 
     started = time.monotonic()
-    with (
-        tempfile.TemporaryFile() as stdin,
-        tempfile.TemporaryFile() as stdout,
-        tempfile.TemporaryFile() as stderr,
-    ):
-        stdin.write(dot_text.encode("utf-8"))
-        stdin.seek(0)
-        returncode = _run(command, stdin, stdout, stderr, limits)
-        output = _read_output(stdout, returncode, stderr, limits)
-    if fmt == "pdf":
-        output = _fix_pdf_date(output)
+    run = start_graphviz(command, fmt, dot_text)
+    output = run.finish(limits, started + limits.render_timeout_seconds)
     logger.debug(
         "Graphviz rendered %s: %d bytes in %.3fs",
         fmt,
@@ -131,6 +118,173 @@ def render_graphviz(dot_text: str, fmt: str, limits: Limits) -> bytes:
         time.monotonic() - started,
     )
     return output
+
+
+def build_graphviz_command(fmt: str, limits: Limits) -> tuple[str, ...]:
+    """Return the command that runs ``dot`` for ``fmt`` under ``limits``' caps.
+
+    Raises InputError for a format Graphviz does not draw for us, and
+    GraphvizMissingError when ``dot`` is not on PATH (looked up every time,
+    so a Graphviz removed or replaced after start-up is noticed).
+    """
+    if fmt not in GRAPHVIZ_FORMATS:
+        raise InputError(
+            f"Graphviz cannot produce {fmt!r}; use one of svg, png or pdf.",
+            key="format",
+        )
+    return tuple(_build_command(_require_dot(), GRAPHVIZ_FORMATS[fmt], limits))
+
+
+def start_graphviz(
+    command: tuple[str, ...], fmt: str, dot_text: str | None = None
+) -> GraphvizRun:
+    """Start ``command`` on ``dot_text``, or on an open stdin pipe when it is None.
+
+    Its output and complaints go to anonymous temporary files, so the
+    ``--fsize`` cap bounds the output and nothing of it lingers on disk.
+    Raises GraphvizMissingError when the program cannot be started.
+    """
+    with contextlib.ExitStack() as cleanup:
+        stdout = cleanup.enter_context(tempfile.TemporaryFile())
+        stderr = cleanup.enter_context(tempfile.TemporaryFile())
+        stdin: IO[bytes] | int = subprocess.PIPE
+        if dot_text is not None:
+            stdin = cleanup.enter_context(tempfile.TemporaryFile())
+            stdin.write(dot_text.encode("utf-8"))
+            stdin.seek(0)
+        process = _spawn(command, stdin, stdout, stderr)
+        # The files now belong to the run; only the stdin file is closed
+        # here, the child keeps its own descriptor of it.
+        cleanup.pop_all()
+    if not isinstance(stdin, int):
+        stdin.close()
+    return GraphvizRun(process, command, fmt, stdout, stderr)
+
+
+def _spawn(
+    command: tuple[str, ...],
+    stdin: IO[bytes] | int,
+    stdout: IO[bytes],
+    stderr: IO[bytes],
+) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            command,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            env=_ENVIRONMENT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        raise GraphvizMissingError(
+            f"Graphviz could not be started ({exc.strerror}); check the installation."
+        ) from exc
+
+
+class GraphvizRun:
+    """One started ``dot`` process with the files it writes its output to.
+
+    Whoever holds a run ends it with ``finish`` (a rendered image or one of
+    our errors) or ``stop``; both kill what is left of its process group,
+    reap it and close its files.
+    """
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        command: tuple[str, ...],
+        fmt: str,
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+    ) -> None:
+        self.process = process
+        self.command = command
+        self.fmt = fmt
+        self._stdout = stdout
+        self._stderr = stderr
+
+    @property
+    def pid(self) -> int:
+        """Return the process id (prlimit's, which becomes ``dot``'s)."""
+        return self.process.pid
+
+    def has_exited(self) -> bool:
+        """Tell whether the process has ended (and reap it if so)."""
+        return self.process.poll() is not None
+
+    def running_program(self) -> str | None:
+        """Return the file the process runs now, or None when it cannot be told.
+
+        Starting, it is ``prlimit``; then ``dot``, unless a script stands in
+        for it. The kernel adds " (deleted)" to a file replaced since.
+        """
+        try:
+            return os.readlink(f"/proc/{self.pid}/exe")
+        except OSError:
+            return None
+
+    def has_written(self) -> bool:
+        """Tell whether the process wrote anything to its output or error file."""
+        return any(
+            os.fstat(stream.fileno()).st_size > 0
+            for stream in (self._stdout, self._stderr)
+        )
+
+    def feed(self, data: bytes, limits: Limits, deadline: float) -> int:
+        """Write ``data`` to the stdin pipe and close it; return the bytes taken.
+
+        The pipe is written without blocking, so a ``dot`` that stops reading
+        costs at most the time left before ``deadline``: then the run is
+        stopped and RenderTimeoutError raised. A process that is gone takes
+        fewer bytes than offered; none at all means it never saw ``data``.
+        """
+        pipe = self.process.stdin
+        assert pipe is not None, "feed needs a run started without DOT text"
+        try:
+            taken = _write_before(pipe, data, deadline)
+        except subprocess.TimeoutExpired as exc:
+            self.stop()
+            raise _timeout_error(limits) from exc
+        except BaseException:
+            self.stop()
+            raise
+        _close_quietly(pipe)
+        return taken
+
+    def finish(self, limits: Limits, deadline: float) -> bytes:
+        """Wait for the process until ``deadline`` and return its image.
+
+        Raises RenderTimeoutError past the deadline, and LimitExceededError,
+        RenderFailedError as ``render_graphviz`` does; the process group is
+        gone and the files closed whatever happens.
+        """
+        try:
+            try:
+                remaining = max(0.0, deadline - time.monotonic())
+                returncode = _wait_for_exit(self.process, remaining)
+            except subprocess.TimeoutExpired as exc:
+                raise _timeout_error(limits) from exc
+            finally:
+                _stop_group(self.process)
+            output = _read_output(self._stdout, returncode, self._stderr, limits)
+        finally:
+            self._close_files()
+        return _fix_pdf_date(output) if self.fmt == "pdf" else output
+
+    def stop(self) -> None:
+        """Kill the process group, reap the process and close its files."""
+        try:
+            _stop_group(self.process)
+        finally:
+            self._close_files()
+
+    def _close_files(self) -> None:
+        if self.process.stdin is not None:
+            _close_quietly(self.process.stdin)
+        self._stdout.close()
+        self._stderr.close()
 
 
 def _require_dot() -> str:
@@ -166,38 +320,41 @@ def _build_command(dot: str, graphviz_format: str, limits: Limits) -> list[str]:
     ]
 
 
-def _run(
-    command: list[str],
-    stdin: IO[bytes],
-    stdout: IO[bytes],
-    stderr: IO[bytes],
-    limits: Limits,
-) -> int:
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            env=_ENVIRONMENT,
-            start_new_session=True,
-            close_fds=True,
-        )
-    except OSError as exc:
-        raise GraphvizMissingError(
-            f"Graphviz could not be started ({exc.strerror}); check the installation."
-        ) from exc
+def _timeout_error(limits: Limits) -> RenderTimeoutError:
+    return RenderTimeoutError(
+        f"The layout took longer than {limits.render_timeout_seconds:g} seconds "
+        "and was stopped; draw one service with its dependencies, or turn off "
+        "layers such as depends_on."
+    )
 
+
+def _write_before(pipe: IO[bytes], data: bytes, deadline: float) -> int:
+    """Write ``data`` to ``pipe`` until done, the reader is gone, or ``deadline``."""
+    descriptor = pipe.fileno()
+    os.set_blocking(descriptor, False)
+    poller = select.poll()
+    poller.register(descriptor, select.POLLOUT)
+    view = memoryview(data)
+    taken = 0
+    while taken < len(view):
+        try:
+            taken += os.write(descriptor, view[taken:])
+        except BlockingIOError:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(remaining * 1000):
+                raise subprocess.TimeoutExpired("dot", remaining) from None
+        except BrokenPipeError:
+            break
+    return taken
+
+
+def _close_quietly(stream: IO[bytes]) -> None:
+    # Closing flushes nothing (every byte went through os.write), but a pipe
+    # whose reader is gone may still complain; the exit status tells why.
     try:
-        return _wait_for_exit(process, limits.render_timeout_seconds)
-    except subprocess.TimeoutExpired as exc:
-        raise RenderTimeoutError(
-            f"The layout took longer than {limits.render_timeout_seconds:g} seconds "
-            "and was stopped; draw one service with its dependencies, or turn off "
-            "layers such as depends_on."
-        ) from exc
-    finally:
-        _stop_group(process)
+        stream.close()
+    except OSError:
+        pass
 
 
 def _wait_for_exit(process: subprocess.Popen[bytes], timeout: float) -> int:
@@ -208,6 +365,9 @@ def _wait_for_exit(process: subprocess.Popen[bytes], timeout: float) -> int:
     (Linux 5.3+) becomes readable the moment the process exits; elsewhere the
     polling wait is kept.
     """
+    if process.returncode is not None:
+        # Already reaped: its pid may belong to another process by now.
+        return process.returncode
     try:
         pidfd = os.pidfd_open(process.pid)
     except (AttributeError, OSError):
