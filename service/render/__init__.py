@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from service.errors import InputError
 from service.limits import Limits
@@ -39,6 +40,7 @@ __all__ = [
     "FORMATS",
     "MEDIA_TYPES",
     "DiagramOptions",
+    "GraphvizRenderer",
     "check_graphviz",
     "element_id",
     "image_id",
@@ -51,13 +53,23 @@ __all__ = [
 ]
 
 
+#: Draws DOT text in svg, png or pdf within the limits: ``render_graphviz``'s shape.
+GraphvizRenderer = Callable[[str, str, Limits], bytes]
+
+
 def render_diagram(
-    project: Project, fmt: str, options: DiagramOptions, limits: Limits
+    project: Project,
+    fmt: str,
+    options: DiagramOptions,
+    limits: Limits,
+    graphviz: GraphvizRenderer = render_graphviz,
 ) -> bytes:
     """Return ``project`` drawn in ``fmt`` (svg, png, pdf, dot or json).
 
     JSON is the model itself, with environment values hidden unless
-    ``options.show_values``; every other format is the diagram.
+    ``options.show_values``; every other format is the diagram, laid out by
+    ``graphviz``: a server passes ``GraphvizSpares.render`` (started ``dot``
+    processes, the same bytes sooner).
     """
     if fmt not in MEDIA_TYPES:
         raise InputError(
@@ -70,9 +82,7 @@ def render_diagram(
     dot_text = render_dot(project, options, limits)
     built = time.monotonic()
     output = (
-        dot_text.encode("utf-8")
-        if fmt == "dot"
-        else render_graphviz(dot_text, fmt, limits)
+        dot_text.encode("utf-8") if fmt == "dot" else graphviz(dot_text, fmt, limits)
     )
     logger.debug(
         "Rendered %s: %d services, %d bytes, DOT %.3fs, layout %.3fs",

@@ -3,9 +3,11 @@
 This is the only place the renderer leaves Python. ``dot`` runs without a
 shell, in its own process group, with an empty environment apart from
 ``PATH``, under ``prlimit`` caps on address space, CPU time and file size,
-and with its input and output in anonymous temporary files (so the file-size
-cap also bounds the output). On timeout the whole group is killed and reaped.
-Every failure leaves as one of our RenderError subclasses.
+and with its output in anonymous temporary files (so the file-size cap also
+bounds the output). Its input is a temporary file too, or, for a ``dot``
+started ahead of need (``service.render.spares``), a pipe written later. On
+timeout the whole group is killed and reaped. Every failure leaves as one of
+our RenderError subclasses.
 """
 
 from __future__ import annotations
