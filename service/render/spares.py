@@ -125,7 +125,9 @@ class GraphvizSpares:
             )
             idle = dict(self._idle)
             self._idle.clear()
+        count = sum(len(spares) for spares in idle.values())
         _stop_all(idle)
+        logger.info("graphviz spares stopped count=%d", count)
 
     def _take(self, fmt: str, command: tuple[str, ...]) -> GraphvizRun | None:
         """Return a waiting spare of ``fmt`` fit to run ``command``, or None."""

@@ -12,7 +12,8 @@ What the app offers to the modules it includes (the page router uses these):
   ``settings.templates_dir`` (autoescaping on); ``url_for('static', path=...)``
   resolves against the ``/static`` mount of ``settings.static_dir``;
 - ``app.state.renderer``: the ``service.web.renders.Renderer`` that parses and
-  draws within the render slots and the cache;
+  draws within the render slots and the cache; the app's lifespan closes it,
+  stopping the Graphviz processes it keeps waiting;
 - every ``ComposeTopologyError`` raised in a route becomes a problem answer.
 
 Startup fails, rather than every request, when Graphviz's ``dot`` or the
@@ -23,9 +24,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -76,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.templates = _build_templates(settings)
@@ -95,6 +100,16 @@ def create_app(settings: Settings) -> FastAPI:
     _include_routes(app, settings)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The renderer keeps started Graphviz processes waiting for work; stop
+    # and reap them when the server shuts down.
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(app.state.renderer.close)
 
 
 def create_app_from_environ() -> FastAPI:

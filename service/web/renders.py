@@ -7,6 +7,10 @@ every slot taken waits ``queue_wait_seconds`` for one, then gets a
 Parsing and drawing happen in a worker thread, so the event loop keeps
 answering other requests while a layout runs.
 
+Diagrams are laid out by ``dot`` processes started ahead of need
+(``service.render.spares``), up to one per slot and format, so a new
+diagram skips Graphviz's start-up; the app's lifespan stops them.
+
 The page and the API share one ``Renderer`` on ``app.state.renderer``.
 """
 
@@ -33,6 +37,7 @@ from service.errors import (
 from service.limits import Limits
 from service.model import Project
 from service.render.options import DiagramOptions
+from service.render.spares import GraphvizSpares
 from service.web.cache import (
     CachedAnswer,
     RenderCache,
@@ -51,7 +56,11 @@ MODEL_MEDIA_TYPE = "application/json"
 
 @dataclass(frozen=True)
 class Answer:
-    """A rendered body with what the response and the request log need."""
+    """A rendered body with what the response and the request log need.
+
+    ``graphviz_seconds`` is how long this request waited on Graphviz: 0 for
+    an answer from the cache and for formats Graphviz does not draw.
+    """
 
     body: bytes
     media_type: str
@@ -59,6 +68,30 @@ class Answer:
     etag: str
     services: int
     cache_hit: bool
+    graphviz_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """What a render job made, with the seconds it spent inside the Graphviz call."""
+
+    answer: CachedAnswer
+    graphviz_seconds: float = 0.0
+
+
+class _GraphvizClock:
+    """Call a Graphviz renderer and add up the time spent in it."""
+
+    def __init__(self, renderer: render.GraphvizRenderer) -> None:
+        self._renderer = renderer
+        self.seconds = 0.0
+
+    def __call__(self, dot_text: str, fmt: str, limits: Limits) -> bytes:
+        started = time.perf_counter()
+        try:
+            return self._renderer(dot_text, fmt, limits)
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 class RenderSlots:
@@ -110,6 +143,11 @@ class Renderer:
             settings.max_concurrent_renders, settings.queue_wait_seconds
         )
         self._health = _HealthCheck(settings.health_cache_seconds)
+        self.spares = GraphvizSpares(settings.limits, settings.spares_per_format)
+
+    def close(self) -> None:
+        """Stop the waiting Graphviz processes (renders after this run cold)."""
+        self.spares.close()
 
     def diagram_key(
         self, project_input: ProjectInput, fmt: str, options: DiagramOptions
@@ -136,11 +174,14 @@ class Renderer:
         """
         key = key or self.diagram_key(project_input, fmt, options)
         limits = self.limits
+        spares = self.spares
 
-        def job() -> CachedAnswer:
+        def job() -> _Rendered:
             project = _parse_for_output(project_input, options.show_values, limits)
-            body = render.render_diagram(project, fmt, options, limits)
-            return CachedAnswer(body, render.MEDIA_TYPES[fmt], len(project.services))
+            clock = _GraphvizClock(spares.render)
+            body = render.render_diagram(project, fmt, options, limits, clock)
+            answer = CachedAnswer(body, render.MEDIA_TYPES[fmt], len(project.services))
+            return _Rendered(answer, clock.seconds)
 
         return await self._answer(key, job)
 
@@ -151,11 +192,13 @@ class Renderer:
         key = key or self.model_key(project_input, show_values)
         limits = self.limits
 
-        def job() -> CachedAnswer:
+        def job() -> _Rendered:
             project = _parse_for_output(project_input, show_values, limits)
             body = json.dumps(model.to_json(project), ensure_ascii=False)
-            return CachedAnswer(
-                body.encode("utf-8"), MODEL_MEDIA_TYPE, len(project.services)
+            return _Rendered(
+                CachedAnswer(
+                    body.encode("utf-8"), MODEL_MEDIA_TYPE, len(project.services)
+                )
             )
 
         return await self._answer(key, job)
@@ -174,21 +217,21 @@ class Renderer:
         limits = self.limits
         await self._health.check(lambda: _render_probe(limits))
 
-    async def _answer(self, key: str, job: Callable[[], CachedAnswer]) -> Answer:
+    async def _answer(self, key: str, job: Callable[[], _Rendered]) -> Answer:
         cached = self.cache.get(key)
+        fresh = None
         if cached is None:
-            cached = await self.slots.run(job)
+            fresh = await self.slots.run(job)
+            cached = fresh.answer
             self.cache.put(key, cached)
-            hit = False
-        else:
-            hit = True
         return Answer(
             body=cached.body,
             media_type=cached.media_type,
             key=key,
             etag=etag_for(key),
             services=cached.services,
-            cache_hit=hit,
+            cache_hit=fresh is None,
+            graphviz_seconds=fresh.graphviz_seconds if fresh else 0.0,
         )
 
 

@@ -46,6 +46,7 @@ class Settings:
     body_timeout_seconds: float = 15.0
     cache_max_age_seconds: int = 86_400
     health_cache_seconds: float = 5.0
+    graphviz_spares: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_concurrent_renders < 1:
@@ -58,6 +59,24 @@ class Settings:
                 f"{PREFIX}QUEUE_WAIT_SECONDS must not be negative and "
                 f"{PREFIX}BODY_TIMEOUT_SECONDS must be positive."
             )
+        spares = self.graphviz_spares
+        if spares is not None and not 0 <= spares <= self.max_concurrent_renders:
+            raise ValueError(
+                f"{PREFIX}GRAPHVIZ_SPARES must be between 0 (no spares) and "
+                f"{PREFIX}MAX_CONCURRENT_RENDERS ({self.max_concurrent_renders}), "
+                f"got {spares}."
+            )
+
+    @property
+    def spares_per_format(self) -> int:
+        """Return how many started ``dot`` processes wait per output format.
+
+        One per render slot by default: every slot can then take one at
+        once, and each starts its own replacement.
+        """
+        if self.graphviz_spares is None:
+            return self.max_concurrent_renders
+        return self.graphviz_spares
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -86,6 +105,9 @@ class Settings:
             ),
             health_cache_seconds=_read(
                 environ, "HEALTH_CACHE_SECONDS", float, defaults.health_cache_seconds
+            ),
+            graphviz_spares=_read(
+                environ, "GRAPHVIZ_SPARES", int, defaults.graphviz_spares
             ),
         )
 

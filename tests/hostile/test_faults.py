@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.errors import GraphvizMissingError
@@ -164,8 +165,12 @@ def test_graphviz_killed_mid_render_answers_500_then_serves(
     stand_in: Callable[[str], StandIn],
 ) -> None:
     dot = stand_in("sleep 30")
+    # Without spares the only process the stand-in records is the render's,
+    # so the one killed is surely the one drawing (tests/render/test_spares.py
+    # kills a spare mid-render).
+    settings = Settings(graphviz_spares=0)
 
-    with TestClient(create_app(Settings()), raise_server_exceptions=False) as client:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(
                 client.post, "/api/v1/diagram", content=compose("1"), headers=YAML
@@ -238,13 +243,30 @@ def test_graphviz_out_of_memory_answers_413_naming_the_limit() -> None:
 
 
 @pytest.fixture
-def slow_dot_server(stand_in: Callable[[str], StandIn]) -> Iterator[LiveServer]:
-    """Serve, on 127.0.0.1, an app whose renders take a second, two at a time."""
-    stand_in(f'sleep 1; exec {REAL_DOT} "$@"')
+def slow_dot_app(
+    stand_in: Callable[[str], StandIn], request: pytest.FixtureRequest
+) -> Iterator[FastAPI]:
+    """Return an app whose renders take a second, two at a time.
+
+    Graphviz spares are off unless the test passes their number as the
+    fixture's parameter. After the test, no process the stand-in started
+    may be left.
+    """
+    dot = stand_in(f'sleep 1; exec {REAL_DOT} "$@"')
     settings = Settings(
-        max_concurrent_renders=2, queue_wait_seconds=0.3, body_timeout_seconds=1.0
+        max_concurrent_renders=2,
+        queue_wait_seconds=0.3,
+        body_timeout_seconds=1.0,
+        graphviz_spares=getattr(request, "param", 0),
     )
-    with run_live_server(create_app(settings)) as server:
+    yield create_app(settings)
+    wait_for(lambda: not any(is_alive(pid) for pid in dot.pids()))
+
+
+@pytest.fixture
+def slow_dot_server(slow_dot_app: FastAPI) -> Iterator[LiveServer]:
+    """Serve the slow-Graphviz app on 127.0.0.1 (stopped, with its lifespan, after)."""
+    with run_live_server(slow_dot_app) as server:
         yield server
 
 
@@ -258,8 +280,20 @@ def post(server: LiveServer, tag: str) -> httpx.Response:
     )
 
 
+@pytest.mark.parametrize(
+    ("slow_dot_app", "most_processes"),
+    [
+        pytest.param(0, 2, id="spares-off"),
+        # Two renders, plus at most one spare per slot for the one format.
+        pytest.param(2, 4, id="spares-on"),
+    ],
+    indirect=["slow_dot_app"],
+)
 def test_more_renders_than_slots_answer_503_without_piling_processes(
-    slow_dot_server: LiveServer, tmp_path: Path
+    slow_dot_app: FastAPI,
+    slow_dot_server: LiveServer,
+    tmp_path: Path,
+    most_processes: int,
 ) -> None:
     marker = str(tmp_path / "dot")
     peak = 0
@@ -285,8 +319,9 @@ def test_more_renders_than_slots_answer_503_without_piling_processes(
     assert busy
     assert all(r.headers["retry-after"] == "1" for r in busy)
     assert all(r.json()["type"].endswith(":busy") for r in busy)
-    assert 1 <= peak <= 2
-    assert processes_matching(marker) == []
+    assert 1 <= peak <= most_processes
+    running = [pid for pid in StandIn(tmp_path).pids() if is_alive(pid)]
+    assert set(running) <= set(slow_dot_app.state.renderer.spares.idle_pids())
 
 
 def raw_head(length: int) -> bytes:
