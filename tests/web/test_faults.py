@@ -9,6 +9,7 @@ serving.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -115,3 +116,23 @@ def test_graphviz_removed_after_startup_answers_503(
     assert response.status_code == 503
     assert response.headers["content-type"] == "image/svg+xml"
     assert b"Graphviz" in response.content
+
+
+def test_graphviz_spare_killed_while_waiting_still_answers_200(
+    client: TestClient,
+) -> None:
+    renderer = client.app.state.renderer  # type: ignore[attr-defined]
+    first = client.post("/api/v1/diagram", content=COMPOSE, headers=YAML)
+    spares: list[int] = renderer.spares.idle_pids("svg")
+    for pid in spares:
+        os.kill(pid, signal.SIGKILL)
+
+    second = client.post(
+        "/api/v1/diagram", content=COMPOSE.replace("1.27", "1.28"), headers=YAML
+    )
+
+    assert first.status_code == second.status_code == 200
+    assert spares
+    assert second.content.lstrip().startswith(b"<?xml")
+    assert not set(spares) & set(renderer.spares.idle_pids())
+    assert all(not Path(f"/proc/{pid}").exists() for pid in spares)
