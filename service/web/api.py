@@ -281,7 +281,7 @@ def answer_response(request: Request, answer: Answer, cache_control: str) -> Res
     """Build the response for a rendered answer, with its ETag and caching.
 
     The same request sent again is answered from this response by
-    ``service.web.fastpath``, which replays exactly its headers.
+    ``service.web.fastpath``, which replays its headers except Server-Timing.
     """
     offer_answer(request, answer.key)
     note(
@@ -292,7 +292,22 @@ def answer_response(request: Request, answer: Answer, cache_control: str) -> Res
     headers = {"ETag": answer.etag, "Cache-Control": cache_control}
     if answer.media_type.startswith("image/"):
         headers.update(SAFE_IMAGE_HEADERS)
+    if answer.timings:
+        headers["Server-Timing"] = server_timing(answer)
+    if answer.graphviz_seconds:
+        note(request, graphviz_ms=f"{answer.graphviz_seconds * 1000:.1f}")
     return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+def server_timing(answer: Answer) -> str:
+    """Return the ``Server-Timing`` value of a fresh answer: its steps in milliseconds.
+
+    Browsers show it beside the request, and a client can tell Graphviz's
+    part of a slow diagram from ours without the server's log.
+    """
+    return ", ".join(
+        f"{step};dur={seconds * 1000:.2f}" for step, seconds in answer.timings
+    )
 
 
 def not_modified(request: Request, etag: str, cache_control: str) -> Response:

@@ -4,7 +4,8 @@ A cached diagram costs little to send but a lot to reach through FastAPI:
 routing, query validation and dependencies cost several times what the
 trivial ``/livez`` costs. Documentation pages ask for the same Kroki URL over
 and over, so this middleware remembers, per exact request, which rendered
-answer it got and replays that answer's bytes and headers directly.
+answer it got and replays that answer's bytes and headers directly (all but
+``Server-Timing``: a replay renders nothing, so it has no timings to tell).
 
 A request is "the same" when its method, path, raw query string,
 ``Content-Type`` and body are byte for byte the same. Two query strings that
@@ -42,6 +43,10 @@ _POST_PATHS = frozenset({"/", "/api/v1/diagram", "/api/v1/model"})
 _POST_PREFIXES = ("/compose/",)
 
 _OFFER = "fast_path_offer"
+
+#: What only the first, rendered answer may say: a replay rendered nothing.
+_FRESH_HEADERS = frozenset({b"server-timing"})
+_FRESH_FIELDS = frozenset({"cache", "graphviz_ms"})
 
 
 def offer_answer(request: Request, key: str) -> None:
@@ -220,11 +225,11 @@ class FastPathMiddleware:
         if cached is None or len(cached.body) != length:
             return None
         named = dict(headers)
-        fields = {k: v for k, v in log_fields(scope).items() if k != "cache"}
+        fields = {k: v for k, v in log_fields(scope).items() if k not in _FRESH_FIELDS}
         return KnownAnswer(
             key=key,
             length=length,
-            headers=headers,
+            headers=tuple(h for h in headers if h[0] not in _FRESH_HEADERS),
             etag=named.get(b"etag", b"").decode("latin-1"),
             cache_control=named.get(b"cache-control", b"").decode("latin-1"),
             route=scope.get("route"),

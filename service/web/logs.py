@@ -68,7 +68,7 @@ def _write_line(
     route = scope.get("route")
     logger.info(
         "%s %s status=%d format=%s services=%s bytes_in=%s bytes_out=%d "
-        "cache=%s duration_ms=%.1f",
+        "cache=%s graphviz_ms=%s duration_ms=%.1f",
         scope["method"],
         getattr(route, "path", "-"),
         outcome["status"],
@@ -77,5 +77,6 @@ def _write_line(
         fields.get("bytes_in", "-"),
         outcome["bytes_out"],
         fields.get("cache", "-"),
+        fields.get("graphviz_ms", "-"),
         seconds * 1000,
     )

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -53,13 +53,18 @@ _T = TypeVar("_T")
 
 MODEL_MEDIA_TYPE = "application/json"
 
+#: A fresh render's steps in order, as (name, seconds).
+Timings: TypeAlias = tuple[tuple[str, float], ...]
+
 
 @dataclass(frozen=True)
 class Answer:
     """A rendered body with what the response and the request log need.
 
-    ``graphviz_seconds`` is how long this request waited on Graphviz: 0 for
-    an answer from the cache and for formats Graphviz does not draw.
+    ``timings`` are a fresh render's steps in order, as (name, seconds):
+    ``parse`` (reading and modelling), ``build`` (the DOT or JSON text) and,
+    for images, ``graphviz`` (the time spent waiting on Graphviz). An answer
+    from the cache has none.
     """
 
     body: bytes
@@ -68,15 +73,20 @@ class Answer:
     etag: str
     services: int
     cache_hit: bool
-    graphviz_seconds: float = 0.0
+    timings: Timings = ()
+
+    @property
+    def graphviz_seconds(self) -> float:
+        """Return how long this request waited on Graphviz (0 when it did not)."""
+        return dict(self.timings).get("graphviz", 0.0)
 
 
 @dataclass(frozen=True)
 class _Rendered:
-    """What a render job made, with the seconds it spent inside the Graphviz call."""
+    """What a render job made, with the seconds each of its steps took."""
 
     answer: CachedAnswer
-    graphviz_seconds: float = 0.0
+    timings: Timings
 
 
 class _GraphvizClock:
@@ -85,8 +95,10 @@ class _GraphvizClock:
     def __init__(self, renderer: render.GraphvizRenderer) -> None:
         self._renderer = renderer
         self.seconds = 0.0
+        self.called = False
 
     def __call__(self, dot_text: str, fmt: str, limits: Limits) -> bytes:
+        self.called = True
         started = time.perf_counter()
         try:
             return self._renderer(dot_text, fmt, limits)
@@ -177,11 +189,19 @@ class Renderer:
         spares = self.spares
 
         def job() -> _Rendered:
+            started = time.perf_counter()
             project = _parse_for_output(project_input, options.show_values, limits)
+            parsed = time.perf_counter()
             clock = _GraphvizClock(spares.render)
             body = render.render_diagram(project, fmt, options, limits, clock)
+            drawn = time.perf_counter()
+
+            built = drawn - parsed - clock.seconds
+            timings: Timings = (("parse", parsed - started), ("build", built))
+            if clock.called:
+                timings += (("graphviz", clock.seconds),)
             answer = CachedAnswer(body, render.MEDIA_TYPES[fmt], len(project.services))
-            return _Rendered(answer, clock.seconds)
+            return _Rendered(answer, timings)
 
         return await self._answer(key, job)
 
@@ -193,13 +213,20 @@ class Renderer:
         limits = self.limits
 
         def job() -> _Rendered:
+            started = time.perf_counter()
             project = _parse_for_output(project_input, show_values, limits)
+            parsed = time.perf_counter()
             body = json.dumps(model.to_json(project), ensure_ascii=False)
-            return _Rendered(
-                CachedAnswer(
-                    body.encode("utf-8"), MODEL_MEDIA_TYPE, len(project.services)
-                )
+            encoded = time.perf_counter()
+
+            timings: Timings = (
+                ("parse", parsed - started),
+                ("build", encoded - parsed),
             )
+            answer = CachedAnswer(
+                body.encode("utf-8"), MODEL_MEDIA_TYPE, len(project.services)
+            )
+            return _Rendered(answer, timings)
 
         return await self._answer(key, job)
 
@@ -231,7 +258,7 @@ class Renderer:
             etag=etag_for(key),
             services=cached.services,
             cache_hit=fresh is None,
-            graphviz_seconds=fresh.graphviz_seconds if fresh else 0.0,
+            timings=fresh.timings if fresh else (),
         )
 
 

@@ -384,3 +384,60 @@ def test_openapi_schema_refs_all_resolve(client: TestClient) -> None:
     }
     assert refs
     assert refs <= set(schema["components"]["schemas"])
+
+
+def server_timing(response: Any) -> dict[str, float]:
+    """Return the Server-Timing entries of ``response`` as milliseconds by name."""
+    entries = {}
+    for entry in response.headers.get("server-timing", "").split(","):
+        name, _, duration = entry.strip().partition(";dur=")
+        if name:
+            entries[name] = float(duration)
+    return entries
+
+
+@pytest.mark.parametrize(
+    ("fmt", "steps"),
+    [
+        ("svg", ["parse", "build", "graphviz"]),
+        ("png", ["parse", "build", "graphviz"]),
+        ("dot", ["parse", "build"]),
+        ("json", ["parse", "build"]),
+    ],
+    ids=["svg", "png", "dot", "json"],
+)
+def test_post_diagram_fresh_render_reports_its_steps_in_server_timing(
+    client: TestClient, fmt: str, steps: list[str]
+) -> None:
+    response = client.post(
+        f"/api/v1/diagram?format={fmt}",
+        content=COMPOSE,
+        headers=YAML,
+    )
+
+    timing = server_timing(response)
+    assert list(timing) == steps
+    assert all(duration > 0 for duration in timing.values())
+
+
+def test_post_model_fresh_answer_reports_parse_and_build(client: TestClient) -> None:
+    response = client.post("/api/v1/model", content=COMPOSE, headers=YAML)
+
+    assert list(server_timing(response)) == ["parse", "build"]
+
+
+@pytest.mark.parametrize(
+    "second_query",
+    ["?format=svg", "?format=svg&legend=true"],
+    ids=["fast-path-replay", "render-cache-hit"],
+)
+def test_post_diagram_answer_from_a_cache_has_no_server_timing(
+    client: TestClient, second_query: str
+) -> None:
+    first = client.post("/api/v1/diagram?format=svg", content=COMPOSE, headers=YAML)
+    again = client.post(f"/api/v1/diagram{second_query}", content=COMPOSE, headers=YAML)
+
+    assert "graphviz" in server_timing(first)
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert "server-timing" not in again.headers
