@@ -51,16 +51,28 @@ summarise: Statistic = statistics.median
 
 @dataclass(frozen=True)
 class HttpSplit:
-    """New diagrams from one server: the client's latency and Graphviz's part of it."""
+    """New diagrams from one server: the client's latency and Graphviz's part of it.
+
+    ``server_cpu`` and ``graphviz_cpu`` are CPU seconds per request: the
+    server's own threads, and the ``dot`` processes it reaped.
+    """
 
     latency: float
     graphviz: float
     ours: float
+    server_cpu: float = 0.0
+    graphviz_cpu: float = 0.0
 
     @property
     def share(self) -> float:
         """Return the share of a new diagram that is not spent waiting on Graphviz."""
         return self.ours / self.latency
+
+    @property
+    def cpu_share(self) -> float:
+        """Return the server's own share of the CPU time a new diagram costs."""
+        total = self.server_cpu + self.graphviz_cpu
+        return self.server_cpu / total if total else 0.0
 
 
 @dataclass
@@ -162,21 +174,25 @@ def count_dot(dot_text: str) -> tuple[int, int]:
     return nodes, edges
 
 
-def time_http(server_url: str, item: BenchInput, runs: int, budget: float) -> HttpSplit:
+def time_http(
+    server: harness.Server, item: BenchInput, runs: int, budget: float
+) -> HttpSplit:
     """Time new (never cached) diagrams of ``item`` and Graphviz's part of each.
 
     Each request appends a different YAML comment, so the input's hash (the
     cache key) differs while the drawing stays the same. Graphviz's part is
     what the server reports in ``Server-Timing``; ours is the rest of the
-    latency, request by request.
+    latency, request by request. The CPU the server and its ``dot`` children
+    used is counted over the timed requests (the first one warms up).
     """
     import httpx
 
     text = item.path.read_text(encoding="utf-8")
-    url = server_url + "/api/v1/diagram?format=svg"
+    url = server.url + "/api/v1/diagram?format=svg"
     headers = {"Content-Type": "application/yaml"}
     latencies: list[float] = []
     graphviz: list[float] = []
+    cpu_before = (0.0, 0.0)
     with httpx.Client(timeout=120) as client:
         for attempt in range(runs + 1):
             body = f"{text}\n# bench request {time.time_ns()} {attempt}\n"
@@ -186,16 +202,28 @@ def time_http(server_url: str, item: BenchInput, runs: int, budget: float) -> Ht
             if response.status_code != 200:
                 # e.g. a file whose env_file cannot travel in a raw body.
                 raise RuntimeError(f"HTTP {response.status_code}")
-            if attempt > 0:
-                latencies.append(elapsed)
-                graphviz.append(graphviz_seconds(response.headers))
+            if attempt == 0:
+                cpu_before = _server_cpu(server)
+                continue
+            latencies.append(elapsed)
+            graphviz.append(graphviz_seconds(response.headers))
             if sum(latencies) > budget:
                 break
+    own, children = (
+        (after - before) / len(latencies)
+        for after, before in zip(_server_cpu(server), cpu_before, strict=True)
+    )
     return HttpSplit(
         latency=summarise(latencies),
         graphviz=summarise(graphviz),
         ours=summarise(t - g for t, g in zip(latencies, graphviz, strict=True)),
+        server_cpu=own,
+        graphviz_cpu=children,
     )
+
+
+def _server_cpu(server: harness.Server) -> tuple[float, float]:
+    return server.own_cpu_seconds(), server.children_cpu_seconds()
 
 
 def graphviz_seconds(headers: Mapping[str, str]) -> float:
@@ -245,6 +273,8 @@ def http_table(inputs: list[BenchInput], splits: dict[str, Split]) -> str:
             f"{server}: Graphviz",
             f"{server}: ours",
             f"{server}: ours ÷ diagram",
+            f"{server}: CPU ours / dot",
+            f"{server}: CPU ours ÷ total",
         ]
     rows = []
     for item in inputs:
@@ -263,12 +293,14 @@ def _http_cells(split: Split, server: str) -> list[str]:
     timing = split.http.get(server)
     if timing is None:
         reason = split.http_errors.get(server, "not measured")
-        return [f"n/a ({reason})", "–", "–", "–"]
+        return [f"n/a ({reason})", "–", "–", "–", "–", "–"]
     return [
         _seconds(timing.latency),
         _seconds(timing.graphviz),
         _seconds(timing.ours),
         f"{timing.share:.2f}",
+        f"{_seconds(timing.server_cpu)} / {_seconds(timing.graphviz_cpu)}",
+        f"{timing.cpu_share:.2f}",
     ]
 
 
@@ -292,7 +324,8 @@ def target(splits: dict[str, Split]) -> str:
         lines.append(
             f"- {server}: our work ≤ 0.2 × new HTTP diagram on the example: "
             f"{verdict} ({timing.share:.2f}: ours {_seconds(timing.ours)} of "
-            f"{_seconds(timing.latency)}, Graphviz {_seconds(timing.graphviz)})"
+            f"{_seconds(timing.latency)}, Graphviz {_seconds(timing.graphviz)}; "
+            f"by CPU {timing.cpu_share:.2f})"
         )
     return "\n".join(lines)
 
@@ -377,7 +410,7 @@ def measure(
                 if split.error:
                     continue
                 try:
-                    split.http[server] = time_http(running.url, item, runs, budget)
+                    split.http[server] = time_http(running, item, runs, budget)
                 except RuntimeError as exc:
                     split.http_errors[server] = str(exc)
         finally:

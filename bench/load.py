@@ -21,7 +21,8 @@ that keeps something per request grows round after round and fails that.
 
 It reports requests per second, p50/p99 latency per kind, answers by status,
 5xx answers, the server's memory (cold start, baseline, peak, after each
-round), the most Graphviz processes seen at once and those left over, as
+round), the most Graphviz processes seen at once (waiting spares included)
+and those left over (spares waiting for the next render not counted), as
 Markdown tables (``--json`` writes the figures too). It exits 1 on any 5xx,
 any Graphviz process left over, memory past the tolerance after a round, or
 a warm-up that could not fill the cache.
@@ -230,6 +231,23 @@ def graphviz_children(pid: int) -> list[int]:
         if int(parent) == pid and name in GRAPHVIZ_NAMES and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def leftover_graphviz(pid: int) -> list[int]:
+    """Return the Graphviz processes of ``pid`` that are not waiting spares.
+
+    A spare (``COMPOSE_TOPOLOGY_GRAPHVIZ_SPARES``) is started ahead of need and
+    reads its DOT from a pipe; a render that runs cold reads a temporary file.
+    After the load, only spares may still be there.
+    """
+    return [child for child in graphviz_children(pid) if not _reads_a_pipe(child)]
+
+
+def _reads_a_pipe(pid: int) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/fd/0").startswith("pipe:")
+    except OSError:
+        return False
 
 
 @dataclass
@@ -445,7 +463,7 @@ def run_round(
         rss_peak=watch.peak_rss if pid else None,
         rss_after_idle=rss_bytes(pid) if pid else None,
         peak_graphviz=watch.peak_graphviz if pid else None,
-        leftover_graphviz=len(graphviz_children(pid)) if pid else None,
+        leftover_graphviz=len(leftover_graphviz(pid)) if pid else None,
         load_average=os.getloadavg()[0],
     )
 

@@ -31,10 +31,9 @@ load = _load_module()
 
 def test_short_mixed_load_has_no_5xx_and_no_leftover_graphviz(tmp_path: Path) -> None:
     figures_path = tmp_path / "load.json"
-    # The script counts every dot the server started as Graphviz work, so a
-    # spare waiting for the next diagram would read as a leftover. Spares
-    # are off here; tests/web/test_spares_server.py loads a server with them.
-    environ = {**os.environ, "COMPOSE_TOPOLOGY_GRAPHVIZ_SPARES": "0"}
+    # As shipped: Graphviz spares on. The script does not count a spare
+    # waiting for the next diagram as left over, only dot that still runs.
+    environ = dict(os.environ)
 
     completed = subprocess.run(
         [
@@ -62,7 +61,10 @@ def test_short_mixed_load_has_no_5xx_and_no_leftover_graphviz(tmp_path: Path) ->
     figures = json.loads(figures_path.read_text())
     assert figures["server_errors_5xx"] == 0
     assert figures["leftover_graphviz_processes"] == 0
-    assert 1 <= figures["peak_graphviz_processes"] <= figures["render_slots"]
+    # Renders are bounded by the slots, and the spares waiting by one per
+    # slot for each of the three Graphviz formats.
+    slots = figures["render_slots"]
+    assert 1 <= figures["peak_graphviz_processes"] <= slots + 3 * slots
     assert set(figures["by_kind"]) == {"new", "cached", "bad"}
     assert figures["warmup_new_diagrams"] >= figures["cache_entries"] == 8
     assert [each["round"] for each in figures["per_round"]] == [1, 2]
