@@ -129,7 +129,7 @@ def test_bench_split_quick_tiny_input_times_every_step(tmp_path: Path) -> None:
     ]
     assert "fails" not in steps and "n/a" not in http
     assert steps.count(" ms |") + steps.count(" s |") == 5
-    assert http.count(" ms |") + http.count(" s |") == 6
+    assert http.count(" ms |") + http.count(" s |") == 8  # 3 + CPU, twice
 
 
 def test_bench_http_quick_python_client_loads_every_endpoint(tmp_path: Path) -> None:
