@@ -124,12 +124,13 @@ def test_bench_split_quick_tiny_input_times_every_step(tmp_path: Path) -> None:
     )
 
     table = (tmp_path / "split.md").read_text()
-    steps, http = [
+    steps, *http = [
         line for line in table.splitlines() if line.startswith("| generated 3")
     ]
-    assert "fails" not in steps and "n/a" not in http
+    assert "fails" not in steps
     assert steps.count(" ms |") + steps.count(" s |") == 5
-    assert http.count(" ms |") + http.count(" s |") == 8  # 3 + CPU, twice
+    assert [row.split(" | ")[1] for row in http] == ["spares", "cold"]
+    assert all("n/a" not in row and row.count(" ms") == 7 for row in http)
 
 
 def test_bench_http_quick_python_client_loads_every_endpoint(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from service.web.inputs import (
     QueryInputs,
     load_project_input,
 )
-from service.web.logs import note
+from service.web.logs import note, seconds_since_start
 from service.web.problems import PROBLEM_MEDIA_TYPE, PROBLEM_STATUSES, SVG_MEDIA_TYPE
 from service.web.renders import MODEL_MEDIA_TYPE, Answer, Renderer
 from service.web.settings import Settings
@@ -293,21 +293,24 @@ def answer_response(request: Request, answer: Answer, cache_control: str) -> Res
     if answer.media_type.startswith("image/"):
         headers.update(SAFE_IMAGE_HEADERS)
     if answer.timings:
-        headers["Server-Timing"] = server_timing(answer)
+        headers["Server-Timing"] = server_timing(request, answer)
     if answer.graphviz_seconds:
         note(request, graphviz_ms=f"{answer.graphviz_seconds * 1000:.1f}")
     return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
-def server_timing(answer: Answer) -> str:
+def server_timing(request: Request, answer: Answer) -> str:
     """Return the ``Server-Timing`` value of a fresh answer: its steps in milliseconds.
 
     Browsers show it beside the request, and a client can tell Graphviz's
-    part of a slow diagram from ours without the server's log.
+    part of a slow diagram from ours without the server's log. ``total`` is
+    the request's time in the app so far, the answer's bytes ready to send.
     """
-    return ", ".join(
-        f"{step};dur={seconds * 1000:.2f}" for step, seconds in answer.timings
-    )
+    steps = list(answer.timings)
+    in_app = seconds_since_start(request)
+    if in_app is not None:
+        steps.append(("total", in_app))
+    return ", ".join(f"{step};dur={seconds * 1000:.2f}" for step, seconds in steps)
 
 
 def not_modified(request: Request, etag: str, cache_control: str) -> Response:

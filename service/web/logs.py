@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 logger = logging.getLogger(__name__)
 
 _FIELDS = "request_log"
+_STARTED = "request_started"
 
 
 def note(request: Request, **fields: Any) -> None:
@@ -29,6 +30,12 @@ def log_fields(scope: Scope) -> dict[str, Any]:
     """Return the facts gathered for this request's line (a spare when none is kept)."""
     fields: dict[str, Any] | None = scope.get("state", {}).get(_FIELDS)
     return fields if fields is not None else {}
+
+
+def seconds_since_start(request: Request) -> float | None:
+    """Return how long this request has been in the app (None outside the log)."""
+    started: float | None = request.scope.get("state", {}).get(_STARTED)
+    return None if started is None else time.perf_counter() - started
 
 
 class RequestLogMiddleware:
@@ -43,8 +50,10 @@ class RequestLogMiddleware:
             return
 
         fields: dict[str, Any] = {}
-        scope.setdefault("state", {})[_FIELDS] = fields
         started = time.perf_counter()
+        state = scope.setdefault("state", {})
+        state[_FIELDS] = fields
+        state[_STARTED] = started
         outcome = {"status": 500, "bytes_out": 0}
 
         async def send_counting(message: Message) -> None:
