@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,12 @@ import harness
 from harness import BenchInput
 
 STEPS = ("read", "parse", "dot", "graphviz")
+
+#: A new diagram's request-log line: its Graphviz wait and its time in the app.
+_RENDER_LINE = re.compile(
+    r"POST /api/v1/diagram status=200 .*cache=miss "
+    r"graphviz_ms=(?P<graphviz>[0-9.]+) duration_ms=(?P<total>[0-9.]+)"
+)
 
 #: The server configurations a new diagram is asked of, by label.
 SERVERS: dict[str, dict[str, str]] = {
@@ -182,14 +189,19 @@ def count_dot(dot_text: str) -> tuple[int, int]:
 
 
 def time_http(
-    server: harness.Server, item: BenchInput, runs: int, budget: float
+    server: harness.Server,
+    log: ServerLog,
+    item: BenchInput,
+    runs: int,
+    budget: float,
 ) -> HttpSplit:
     """Time new (never cached) diagrams of ``item`` and Graphviz's part of each.
 
     Each request appends a different YAML comment, so the input's hash (the
     cache key) differs while the drawing stays the same. Graphviz's part is
     what the server reports in ``Server-Timing``; ours is the rest of the
-    latency, request by request. The CPU the server and its ``dot`` children
+    latency, request by request, and of the request's time in the service
+    as its log line gives it. The CPU the server and its ``dot`` children
     used is counted over the timed requests (the first one warms up).
     """
     import httpx
@@ -198,7 +210,7 @@ def time_http(
     url = server.url + "/api/v1/diagram?format=svg"
     headers = {"Content-Type": "application/yaml"}
     latencies: list[float] = []
-    timings: list[dict[str, float]] = []
+    graphviz: list[float] = []
     cpu_before = (0.0, 0.0)
     with httpx.Client(timeout=120) as client:
         for attempt in range(runs + 1):
@@ -211,26 +223,58 @@ def time_http(
                 raise RuntimeError(f"HTTP {response.status_code}")
             if attempt == 0:
                 cpu_before = _server_cpu(server)
+                log.skip_to_end()
                 continue
             latencies.append(elapsed)
-            timings.append(server_timings(response.headers))
+            graphviz.append(server_timings(response.headers)["graphviz"])
             if sum(latencies) > budget:
                 break
     own, children = (
         (after - before) / len(latencies)
         for after, before in zip(_server_cpu(server), cpu_before, strict=True)
     )
-    graphviz = [timing["graphviz"] for timing in timings]
-    in_app = [timing["total"] for timing in timings]
+    in_service = log.request_seconds(len(latencies))
     return HttpSplit(
         latency=summarise(latencies),
         graphviz=summarise(graphviz),
         ours=summarise(t - g for t, g in zip(latencies, graphviz, strict=True)),
-        in_app=summarise(in_app),
-        ours_in_app=summarise(t - g for t, g in zip(in_app, graphviz, strict=True)),
+        in_app=summarise(total for total, _ in in_service),
+        ours_in_app=summarise(total - gv for total, gv in in_service),
         server_cpu=own,
         graphviz_cpu=children,
     )
+
+
+class ServerLog:
+    """The server's request log, read from where the last reading stopped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+
+    def skip_to_end(self) -> None:
+        """Forget what the log holds so far (the warm-up's lines)."""
+        time.sleep(0.05)
+        self._offset = self.path.stat().st_size
+
+    def request_seconds(self, count: int) -> list[tuple[float, float]]:
+        """Return (time in the service, Graphviz's part) of the next ``count`` renders.
+
+        The line is written once the answer is sent, so it covers the whole
+        request in the app; the wait lets the last one reach the file.
+        """
+        time.sleep(0.05)
+        with self.path.open("rb") as log:
+            log.seek(self._offset)
+            text = log.read().decode("utf-8", "replace")
+            self._offset = log.tell()
+        found = [
+            (float(match["total"]) / 1000, float(match["graphviz"]) / 1000)
+            for match in _RENDER_LINE.finditer(text)
+        ]
+        if len(found) != count:
+            raise RuntimeError(f"{len(found)} render lines logged for {count}")
+        return found
 
 
 def _server_cpu(server: harness.Server) -> tuple[float, float]:
@@ -244,8 +288,8 @@ def server_timings(headers: Mapping[str, str]) -> dict[str, float]:
         name, _, duration = entry.strip().partition(";dur=")
         if name and duration:
             timings[name] = float(duration) / 1000
-    if not {"graphviz", "total"} <= timings.keys():
-        raise RuntimeError("no graphviz or total entry in Server-Timing")
+    if "graphviz" not in timings:
+        raise RuntimeError("no graphviz entry in Server-Timing")
     return timings
 
 
@@ -418,20 +462,36 @@ def measure(
     if not with_http:
         return splits
 
-    for server, env in SERVERS.items():
-        running = harness.start_server(env)
-        try:
-            for item in inputs:
-                split = splits[item.label]
-                if split.error:
-                    continue
-                try:
-                    split.http[server] = time_http(running, item, runs, budget)
-                except RuntimeError as exc:
-                    split.http_errors[server] = str(exc)
-        finally:
-            running.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-split-log-") as tmp:
+        for server, env in SERVERS.items():
+            _measure_server(server, env, Path(tmp), inputs, splits, runs, budget)
     return splits
+
+
+def _measure_server(
+    server: str,
+    env: dict[str, str],
+    log_dir: Path,
+    inputs: list[BenchInput],
+    splits: dict[str, Split],
+    runs: int,
+    budget: float,
+) -> None:
+    log_path = log_dir / f"{server}.log"
+    with log_path.open("ab") as log_file:
+        running = harness.start_server(env, log=log_file)
+    log = ServerLog(log_path)
+    try:
+        for item in inputs:
+            split = splits[item.label]
+            if split.error:
+                continue
+            try:
+                split.http[server] = time_http(running, log, item, runs, budget)
+            except RuntimeError as exc:
+                split.http_errors[server] = str(exc)
+    finally:
+        running.stop()
 
 
 def _summary(split: Split) -> str:

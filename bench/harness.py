@@ -475,11 +475,13 @@ def free_port() -> int:
         return port
 
 
-def start_server(env: Mapping[str, str] | None = None) -> Server:
+def start_server(
+    env: Mapping[str, str] | None = None, log: IO[bytes] | None = None
+) -> Server:
     """Start the service as users do (``compose-topology serve``) and wait for it.
 
-    The server's log goes to /dev/null: an access log line per request is
-    part of what a real deployment pays, so it stays on, but nobody reads it.
+    The server's log (one line per request is part of what a real deployment
+    pays, so it stays on) goes to ``log``, or to /dev/null when none is given.
     """
     import httpx
 
@@ -489,7 +491,7 @@ def start_server(env: Mapping[str, str] | None = None) -> Server:
         argv,
         env={**tool_env(), **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
     )
     server = Server(process, f"http://127.0.0.1:{port}")
 
