@@ -10,10 +10,10 @@ while it lays out. If this process dies, the pipes close and every spare
 reads the end of its input and exits on its own.
 
 Spares are not warmed with a throw-away graph first, although that would
-also skip Pango and fontconfig start-up: ``dot`` orders clusters by the
-address of their names, and the memory a first graph leaves behind changes
-that order, so the second graph's picture would not always match a cold run
-byte for byte.
+also skip Pango and fontconfig start-up: after a first graph, Graphviz 2.43
+sometimes orders clusters differently (2 of 120 svg and 22 of 120 pdf
+renders in a trial; the order seems to follow memory addresses), so the
+second graph's picture would not always match a cold run byte for byte.
 
 Anything odd about a spare (it exited, it wrote something before it was
 given a graph, it is not running the ``dot`` a cold run would start now, or
