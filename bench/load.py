@@ -240,10 +240,11 @@ def leftover_graphviz(pid: int) -> list[int]:
     reads its DOT from a pipe; a render that runs cold reads a temporary file.
     After the load, only spares may still be there.
     """
-    return [child for child in graphviz_children(pid) if not _reads_a_pipe(child)]
+    return [child for child in graphviz_children(pid) if not reads_a_pipe(child)]
 
 
-def _reads_a_pipe(pid: int) -> bool:
+def reads_a_pipe(pid: int) -> bool:
+    """Tell whether process ``pid``'s stdin is a pipe (a Graphviz spare's is)."""
     try:
         return os.readlink(f"/proc/{pid}/fd/0").startswith("pipe:")
     except OSError:

@@ -25,39 +25,20 @@ import pytest
 
 from tests.web.samples import COMPOSE, YAML
 
+# The load script counts a server's Graphviz processes the same way.
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH_DIR))
+from load import graphviz_children, reads_a_pipe  # noqa: E402
+
+sys.path.remove(str(BENCH_DIR))
+
 COMMAND = Path(sys.executable).parent / "compose-topology"
 SLOTS = 2
 FORMATS = ("svg", "png", "pdf")
-GRAPHVIZ_NAMES = ("dot", "prlimit")
 
 pytestmark = pytest.mark.skipif(
     not COMMAND.exists(), reason="the compose-topology command is not installed"
 )
-
-
-def graphviz_children(pid: int) -> list[int]:
-    """Return the live Graphviz processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, parent = stat.rpartition(")")[2].split()[:2]
-        if int(parent) == pid and name in GRAPHVIZ_NAMES and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def reads_a_pipe(pid: int) -> bool:
-    """Tell whether process ``pid``'s stdin is a pipe (a spare's is)."""
-    try:
-        return os.readlink(f"/proc/{pid}/fd/0").startswith("pipe:")
-    except OSError:
-        return False
 
 
 def is_alive(pid: int) -> bool:
