@@ -28,6 +28,7 @@ from service.errors import GraphvizMissingError
 from service.limits import Limits
 from service.web.app import create_app
 from service.web.settings import Settings
+from tests.processes import is_alive, wait_for
 from tests.web.conftest import LiveServer, run_live_server
 
 REAL_DOT = "/usr/bin/dot"
@@ -117,23 +118,6 @@ def processes_matching(marker: str) -> list[int]:
         if marker.encode() in command and state != "Z":
             found.append(int(entry.name))
     return found
-
-
-def is_alive(pid: int) -> bool:
-    """Tell whether ``pid`` is a running process (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds, failing the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 def test_graphviz_missing_at_startup_refuses_to_start(

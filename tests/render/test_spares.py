@@ -34,6 +34,7 @@ from service.render import graphviz, is_graphviz_available, render_dot
 from service.render.graphviz import GraphvizRun, render_graphviz
 from service.render.options import DiagramOptions
 from service.render.spares import GraphvizSpares
+from tests.processes import is_alive, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from generate_stack import render_stack  # noqa: E402
@@ -132,23 +133,6 @@ def pool() -> Iterator[GraphvizSpares]:
     spares = GraphvizSpares(LIMITS, per_format=1)
     yield spares
     spares.close()
-
-
-def is_alive(pid: int) -> bool:
-    """Tell whether ``pid`` runs (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds, failing the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
 
 
 def is_dot_now(pid: int) -> bool:

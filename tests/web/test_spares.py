@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import anyio
 import pytest
@@ -20,24 +17,8 @@ from service.render.graphviz import find_dot
 from service.web.app import create_app
 from service.web.renders import Renderer
 from service.web.settings import Settings
+from tests.processes import is_alive, wait_for
 from tests.web.samples import COMPOSE, YAML
-
-
-def is_alive(pid: int) -> bool:
-    """Tell whether ``pid`` runs (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds, failing the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def is_dot_now(pid: int) -> bool:

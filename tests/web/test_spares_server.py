@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import is_alive, wait_for
 from tests.web.samples import COMPOSE, YAML
 
 # The load script counts a server's Graphviz processes the same way.
@@ -39,23 +40,6 @@ FORMATS = ("svg", "png", "pdf")
 pytestmark = pytest.mark.skipif(
     not COMMAND.exists(), reason="the compose-topology command is not installed"
 )
-
-
-def is_alive(pid: int) -> bool:
-    """Tell whether ``pid`` runs (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Poll ``condition`` until it holds, failing the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 def free_port() -> int:
