@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bench_http
 import harness
 from harness import BenchInput
 
@@ -245,6 +247,50 @@ def time_http(
     )
 
 
+def time_http_wrk(
+    server: harness.Server, log: ServerLog, item: BenchInput, seconds: int
+) -> HttpSplit:
+    """Time new diagrams of ``item`` with wrk over one connection for ``seconds``.
+
+    A client in C costs the two shared CPUs far less than httpx in this
+    process does, as a remote client would. wrk reports the latency
+    distribution, not each request, so ours at the client is its median
+    latency minus Graphviz's median part; the service's side comes from the
+    log lines, request by request, as for httpx.
+    """
+    endpoint = bench_http.Endpoint(
+        label="new diagram",
+        method="POST",
+        path="/api/v1/diagram?format=svg",
+        headers={"Content-Type": "application/yaml"},
+        body=item.path.read_bytes(),
+        unique_body=True,
+    )
+    log.skip_to_end()
+    cpu_before = _server_cpu(server)
+    load = bench_http.load_with_wrk(server.url, endpoint, 1, seconds)
+    if load.errors:
+        raise RuntimeError(f"wrk: {load.errors} failed requests")
+    cpu_after = _server_cpu(server)
+    in_service = log.request_seconds(None)
+
+    latency = load.p50_ms / 1000
+    graphviz = summarise(gv for _, gv in in_service)
+    own, children = (
+        (after - before) / load.requests
+        for after, before in zip(cpu_after, cpu_before, strict=True)
+    )
+    return HttpSplit(
+        latency=latency,
+        graphviz=graphviz,
+        ours=latency - graphviz,
+        in_app=summarise(total for total, _ in in_service),
+        ours_in_app=summarise(total - gv for total, gv in in_service),
+        server_cpu=own,
+        graphviz_cpu=children,
+    )
+
+
 class ServerLog:
     """The server's request log, read from where the last reading stopped."""
 
@@ -257,11 +303,13 @@ class ServerLog:
         time.sleep(0.05)
         self._offset = self.path.stat().st_size
 
-    def request_seconds(self, count: int) -> list[tuple[float, float]]:
-        """Return (time in the service, Graphviz's part) of the next ``count`` renders.
+    def request_seconds(self, count: int | None) -> list[tuple[float, float]]:
+        """Return (time in the service, Graphviz's part) of the renders logged since.
 
-        The line is written once the answer is sent, so it covers the whole
-        request in the app; the wait lets the last one reach the file.
+        ``count`` is how many there must be; None takes what is there (wrk
+        may stop while one more request is in the service). The line is
+        written once the answer is sent, so it covers the whole request in
+        the app; the wait lets the last one reach the file.
         """
         time.sleep(0.05)
         with self.path.open("rb") as log:
@@ -272,7 +320,7 @@ class ServerLog:
             (float(match["total"]) / 1000, float(match["graphviz"]) / 1000)
             for match in _RENDER_LINE.finditer(text)
         ]
-        if len(found) != count:
+        if (count is None and not found) or (count is not None and len(found) != count):
             raise RuntimeError(f"{len(found)} render lines logged for {count}")
         return found
 
@@ -327,7 +375,7 @@ def http_table(inputs: list[BenchInput], splits: dict[str, Split]) -> str:
     """Render each server configuration's new diagrams: latency, Graphviz, ours."""
     headers = [
         "input",
-        "server",
+        "server, client",
         "new diagram (client)",
         "in the service",
         "Graphviz",
@@ -342,9 +390,14 @@ def http_table(inputs: list[BenchInput], splits: dict[str, Split]) -> str:
         if split.error:
             rows.append(_failed_row(item, split.error, len(headers)))
             continue
-        for server in SERVERS:
+        for server in _server_labels(split):
             rows.append([item.label, server, *_http_cells(split, server)])
     return harness.markdown_table(headers, rows)
+
+
+def _server_labels(split: Split) -> list[str]:
+    """Return the rows of one input: each measured server and client, or failure."""
+    return list(split.http) + [s for s in split.http_errors if s not in split.http]
 
 
 def _http_cells(split: Split, server: str) -> list[str]:
@@ -401,6 +454,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-corpus", action="store_true")
     parser.add_argument("--no-http", action="store_true", help="skip the server")
     parser.add_argument(
+        "--wrk-seconds",
+        type=int,
+        default=3,
+        help="whole seconds of wrk (one connection) per input and server; 0 skips",
+    )
+    parser.add_argument(
         "--statistic",
         choices=tuple(STATISTICS),
         default="median",
@@ -428,7 +487,13 @@ def main(argv: list[str] | None = None) -> int:
             corpus=None if args.no_corpus else args.corpus,
             corpus_files=corpus_files,
         )
-        splits = measure(inputs, runs, args.budget, with_http=not args.no_http)
+        splits = measure(
+            inputs,
+            runs,
+            args.budget,
+            with_http=not args.no_http,
+            wrk_seconds=args.wrk_seconds,
+        )
 
     markdown = "\n\n".join(
         part
@@ -452,7 +517,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(
-    inputs: list[BenchInput], runs: int, budget: float, *, with_http: bool
+    inputs: list[BenchInput],
+    runs: int,
+    budget: float,
+    *,
+    with_http: bool,
+    wrk_seconds: int = 0,
 ) -> dict[str, Split]:
     """Time every step of every input, then its new diagrams from each server."""
     splits: dict[str, Split] = {}
@@ -464,7 +534,9 @@ def measure(
 
     with tempfile.TemporaryDirectory(prefix="bench-split-log-") as tmp:
         for server, env in SERVERS.items():
-            _measure_server(server, env, Path(tmp), inputs, splits, runs, budget)
+            _measure_server(
+                server, env, Path(tmp), inputs, splits, runs, budget, wrk_seconds
+            )
     return splits
 
 
@@ -476,6 +548,7 @@ def _measure_server(
     splits: dict[str, Split],
     runs: int,
     budget: float,
+    wrk_seconds: int,
 ) -> None:
     log_path = log_dir / f"{server}.log"
     with log_path.open("ab") as log_file:
@@ -487,7 +560,13 @@ def _measure_server(
             if split.error:
                 continue
             try:
-                split.http[server] = time_http(running, log, item, runs, budget)
+                split.http[f"{server}, httpx"] = time_http(
+                    running, log, item, runs, budget
+                )
+                if wrk_seconds > 0 and shutil.which("wrk"):
+                    split.http[f"{server}, wrk"] = time_http_wrk(
+                        running, log, item, wrk_seconds
+                    )
             except RuntimeError as exc:
                 split.http_errors[server] = str(exc)
     finally:

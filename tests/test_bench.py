@@ -7,6 +7,7 @@ time has changed.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,8 @@ def test_bench_split_quick_tiny_input_times_every_step(tmp_path: Path) -> None:
         "3",
         "--runs",
         "1",
+        "--wrk-seconds",
+        "1",
         "--results-dir",
         str(tmp_path),
     )
@@ -127,9 +130,12 @@ def test_bench_split_quick_tiny_input_times_every_step(tmp_path: Path) -> None:
     steps, *http = [
         line for line in table.splitlines() if line.startswith("| generated 3")
     ]
+    clients = ["httpx", "wrk"] if shutil.which("wrk") else ["httpx"]
     assert "fails" not in steps
     assert steps.count(" ms |") + steps.count(" s |") == 5
-    assert [row.split(" | ")[1] for row in http] == ["spares", "cold"]
+    assert [row.split(" | ")[1] for row in http] == [
+        f"{server}, {client}" for server in ("spares", "cold") for client in clients
+    ]
     assert all("n/a" not in row and row.count(" ms") == 7 for row in http)
 
 
