@@ -95,10 +95,8 @@ class _GraphvizClock:
     def __init__(self, renderer: render.GraphvizRenderer) -> None:
         self._renderer = renderer
         self.seconds = 0.0
-        self.called = False
 
     def __call__(self, dot_text: str, fmt: str, limits: Limits) -> bytes:
-        self.called = True
         started = time.perf_counter()
         try:
             return self._renderer(dot_text, fmt, limits)
@@ -198,7 +196,7 @@ class Renderer:
 
             built = drawn - parsed - clock.seconds
             timings: Timings = (("parse", parsed - started), ("build", built))
-            if clock.called:
+            if clock.seconds:
                 timings += (("graphviz", clock.seconds),)
             answer = CachedAnswer(body, render.MEDIA_TYPES[fmt], len(project.services))
             return _Rendered(answer, timings)
