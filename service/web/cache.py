@@ -8,7 +8,6 @@ ask "still the same?" without the service parsing or drawing anything.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import threading
@@ -47,7 +46,9 @@ def build_cache_key(
         "version": __version__,
         "kind": kind,
         "format": fmt,
-        "options": dataclasses.asdict(options) if options is not None else None,
+        # Every option is a scalar, so the instance's own field dict encodes
+        # as dataclasses.asdict would, without its recursive copy.
+        "options": vars(options) if options is not None else None,
         "files": [[f.name, f.text] for f in project_input.files],
         "env_file": (
             [project_input.env_file.name, project_input.env_file.text]

@@ -30,8 +30,7 @@ from service.render.options import DiagramOptions
 from service.web.api import (
     DIAGRAM_RESPONSES,
     FORMATS,
-    Options,
-    ProjectQuery,
+    DiagramQuery,
     answer_diagram,
     settings_of,
     with_error_images,
@@ -157,8 +156,7 @@ async def get_compose_diagram(
     encoded: Annotated[
         str, Path(description="The compose file, zlib-compressed, URL-safe base64.")
     ],
-    query: ProjectQuery,
-    options: Options,
+    query: DiagramQuery,
 ) -> Response:
     """Return the diagram; these URLs are stable, so answers are cacheable."""
     _check_format(fmt)
@@ -166,9 +164,11 @@ async def get_compose_diagram(
     note(request, bytes_in=len(encoded))
     text = decode_diagram_source(encoded, settings.limits.max_body_bytes)
 
-    project_input = _project_of(text, query)
+    project_input = _project_of(text, query.inputs())
     cache_control = f"public, max-age={settings.cache_max_age_seconds}"
-    return await answer_diagram(request, project_input, fmt, options, cache_control)
+    return await answer_diagram(
+        request, project_input, fmt, query.options(), cache_control
+    )
 
 
 @router.post(
@@ -190,8 +190,7 @@ async def get_compose_diagram(
 async def post_compose_diagram(
     request: Request,
     fmt: FormatPath,
-    query: ProjectQuery,
-    options: Options,
+    query: DiagramQuery,
 ) -> Response:
     """Return the diagram of the compose file in the body."""
     _check_format(fmt)
@@ -201,6 +200,7 @@ async def post_compose_diagram(
         raise unsupported_media(media_type)
 
     body = await load_body(request, settings.limits, settings.body_timeout_seconds)
+    options = query.options()
     if media_type == JSON_MEDIA_TYPE:
         document = parse_json_body(KrokiDiagram, body)
         text = document.diagram_source
@@ -208,7 +208,7 @@ async def post_compose_diagram(
     else:
         text = decode_text(body, DEFAULT_COMPOSE_NAME, charset)
     return await answer_diagram(
-        request, _project_of(text, query), fmt, options, "no-cache"
+        request, _project_of(text, query.inputs()), fmt, options, "no-cache"
     )
 
 

@@ -187,8 +187,10 @@ class Renderer:
         spares = self.spares
 
         def job() -> _Rendered:
+            # No masking here: the diagram's graph is built from a masked copy
+            # unless options.show_values (service.render.build.build_graph).
             started = time.perf_counter()
-            project = _parse_for_output(project_input, options.show_values, limits)
+            project = compose.parse_project(project_input, limits)
             parsed = time.perf_counter()
             clock = _GraphvizClock(spares.render)
             body = render.render_diagram(project, fmt, options, limits, clock)
