@@ -100,6 +100,8 @@ class _Composer:
         self.parser = CParser(text)
         self.file = file
         self.limits = limits
+        self.max_nodes = limits.max_yaml_nodes
+        self.max_depth = limits.max_yaml_depth
         self.nodes = 0
         self.expansions = 0
         self.anchors: dict[str, _Anchor] = {}
@@ -117,9 +119,10 @@ class _Composer:
         self._expect(events.DocumentStartEvent)
         self.anchors = {}
         self.positions = {}
-        start = self._location(self._peek())
+        root = self._next()
+        start = self._location(root)
         self.positions[()] = (start.line or 1, start.column or 1)
-        data, _ = self._compose_node((), 0)
+        data, _ = self._compose_node(root, (), 0)
         self._expect(events.DocumentEndEvent)
 
         if not isinstance(data, dict):
@@ -133,14 +136,9 @@ class _Composer:
 
     # --- the event stream -----------------------------------------------------
 
-    def _peek(self) -> events.Event:
-        event = self.parser.peek_event()
-        if event is None:
-            raise self._ended()
-        return event
-
     def _next(self) -> events.Event:
-        # One call into the parser per event, not a peek and then a get.
+        # Each event is fetched once and handed down to the node it starts,
+        # rather than peeked at and fetched again: one call into the parser.
         event = self.parser.get_event()
         if event is None:
             raise self._ended()
@@ -173,22 +171,19 @@ class _Composer:
 
     # --- limits -----------------------------------------------------------------
 
-    def _count_node(self, event: events.Event, depth: int) -> None:
-        self.nodes += 1
-        if self.nodes > self.limits.max_yaml_nodes:
-            raise LimitExceededError(
-                f"The file has more than {self.limits.max_yaml_nodes} YAML nodes; "
+    def _too_big(self, event: events.Event, depth: int) -> LimitExceededError:
+        if self.nodes > self.max_nodes:
+            return LimitExceededError(
+                f"The file has more than {self.max_nodes} YAML nodes; "
                 "split it or raise the max_yaml_nodes limit.",
                 limit="max_yaml_nodes",
                 location=self._location(event),
             )
-        if depth > self.limits.max_yaml_depth:
-            raise LimitExceededError(
-                f"The YAML is nested more than {self.limits.max_yaml_depth} levels "
-                "deep.",
-                limit="max_yaml_depth",
-                location=self._location(event),
-            )
+        return LimitExceededError(
+            f"The YAML is nested more than {self.max_depth} levels deep.",
+            limit="max_yaml_depth",
+            location=self._location(event),
+        )
 
     def _expand_alias(self, event: events.AliasEvent) -> tuple[Any, int]:
         anchor = self.anchors.get(event.anchor or "")
@@ -213,71 +208,78 @@ class _Composer:
 
     # --- nodes --------------------------------------------------------------------
 
-    def _compose_node(self, path: NodePath, depth: int) -> tuple[Any, int]:
-        """Return the value of the next node and its expanded size in nodes."""
-        event = self._next()
+    def _compose_node(
+        self, event: events.Event, path: NodePath, depth: int
+    ) -> tuple[Any, int]:
+        """Return the value of the node ``event`` starts and its size in nodes."""
         if isinstance(event, events.AliasEvent):
             return self._expand_alias(event)
-        self._count_node(event, depth)
+        self.nodes += 1
+        if self.nodes > self.max_nodes or depth > self.max_depth:
+            raise self._too_big(event, depth)
 
+        value: Any
         if isinstance(event, events.ScalarEvent):
-            value: Any = self._resolve_scalar(event)
-            size = 1
-        elif isinstance(event, events.SequenceStartEvent):
-            value, size = self._compose_sequence(path, depth)
+            value, size = self._resolve_scalar(event), 1
         elif isinstance(event, events.MappingStartEvent):
             value, size = self._compose_mapping(path, depth)
+        elif isinstance(event, events.SequenceStartEvent):
+            value, size = self._compose_sequence(path, depth)
         else:
             raise YamlSyntaxError(
                 "The YAML has a node of an unexpected kind.",
                 location=self._location(event),
             )
 
-        value = self._apply_tag(event, value)
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            self.anchors[anchor] = _Anchor(
-                value, size, isinstance(event, events.MappingStartEvent)
-            )
+        if event.tag is not None:
+            value = self._apply_tag(event, value)
+        if event.anchor is not None:
+            is_mapping = isinstance(event, events.MappingStartEvent)
+            self.anchors[event.anchor] = _Anchor(value, size, is_mapping)
         return value, size
 
     def _compose_sequence(self, path: NodePath, depth: int) -> tuple[list[Any], int]:
         items: list[Any] = []
         size = 1
-        while not self.parser.check_event(events.SequenceEndEvent):
+        event = self._next()
+        while type(event) is not events.SequenceEndEvent:
             item_path = (*path, len(items))
-            self._remember(item_path, self._peek())
-            value, item_size = self._compose_node(item_path, depth + 1)
+            self._remember(item_path, event)
+            value, item_size = self._compose_node(event, item_path, depth + 1)
             items.append(value)
             size += item_size
-        self.parser.get_event()
+            event = self._next()
         return items, size
 
     def _compose_mapping(
         self, path: NodePath, depth: int
     ) -> tuple[dict[str, Any], int]:
         explicit: dict[str, Any] = {}
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[str, int] = {}
         merges: list[_MergeSource] = []
         size = 1
 
-        while not self.parser.check_event(events.MappingEndEvent):
-            key_event = self._peek()
+        key_event = self._next()
+        while type(key_event) is not events.MappingEndEvent:
             self._check_duplicate(key_event, seen)
-            key, key_size = self._compose_node((*path, "<key>"), depth + 1)
+            key, key_size = self._compose_node(key_event, (*path, "<key>"), depth + 1)
             if _is_merge_key(key_event):
-                value_event = self._peek()
-                value, value_size = self._compose_node((*path, _MERGE_KEY), depth + 1)
+                value_event = self._next()
+                value, value_size = self._compose_node(
+                    value_event, (*path, _MERGE_KEY), depth + 1
+                )
                 is_mapping = self._is_mapping_node(value_event)
                 merges.append(_MergeSource(value, is_mapping, value_event))
             else:
-                key = self._string_key(key, key_event, path)
+                if type(key) is not str:
+                    key = self._string_key(key, key_event, path)
                 key_path = (*path, key)
                 self._remember(key_path, key_event)
-                value, value_size = self._compose_node(key_path, depth + 1)
+                value_event = self._next()
+                value, value_size = self._compose_node(value_event, key_path, depth + 1)
                 explicit[key] = value
             size += key_size + value_size
-        self.parser.get_event()
+            key_event = self._next()
 
         if merges:
             explicit = self._merge(explicit, merges)
@@ -285,26 +287,26 @@ class _Composer:
 
     # --- keys -----------------------------------------------------------------------
 
-    def _check_duplicate(
-        self, event: events.Event, seen: dict[tuple[str, str], int]
-    ) -> None:
+    def _check_duplicate(self, event: events.Event, seen: dict[str, int]) -> None:
         # go-yaml compares the key's node kind and raw text, so "1" and 1
-        # clash while 1 and 01 do not.
-        if not isinstance(event, events.ScalarEvent):
+        # clash while 1 and 01 do not; only scalar keys are compared, so
+        # ``seen`` holds their raw text and the line each was written on.
+        if type(event) is not events.ScalarEvent:
             return
-        mark = event.start_mark
-        line = mark.line + 1 if mark is not None else 0
-        identity = ("scalar", event.value)
-        if identity in seen:
+        text = event.value
+        if text in seen:
             raise ComposeValidationError(
-                f'The mapping key "{event.value}" is already defined at line '
-                f"{seen[identity]}; remove or rename one of them.",
+                f'The mapping key "{text}" is already defined at line '
+                f"{seen[text]}; remove or rename one of them.",
                 location=self._location(event),
-                key=event.value,
+                key=text,
             )
-        seen[identity] = line
+        mark = event.start_mark
+        seen[text] = mark.line + 1 if mark is not None else 0
 
     def _string_key(self, key: Any, event: events.Event, path: NodePath) -> str:
+        # Called for keys that are not a plain ``str`` (the common case is
+        # checked inline by the caller), so this is mostly the refusal.
         if isinstance(key, str) and not isinstance(key, Timestamp):
             return key
         where = _dotted(path) or "the top level"
