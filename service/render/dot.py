@@ -15,7 +15,7 @@ from service.model import Project
 from service.render import styles
 from service.render.build import build_graph
 from service.render.graph import Edge, Graph, Node, Region
-from service.render.labels import ELLIPSIS, Html, quote, quote_trusted
+from service.render.labels import ELLIPSIS, quote, quote_trusted
 from service.render.options import DiagramOptions
 
 INDENT = "  "
@@ -64,7 +64,7 @@ def _render_graph(graph: Graph) -> Iterator[str]:
         if node.id not in placed:
             yield INDENT + _render_node(node)
     for rank in graph.ranks:
-        members = "; ".join(quote_trusted(node_id) for node_id in rank)
+        members = "; ".join([quote_trusted(node_id) for node_id in rank])
         yield INDENT + f'{{rank="same"; {members}}}'
     for edge in graph.edges:
         yield INDENT + _render_edge(edge)
@@ -87,7 +87,7 @@ def _render_defaults(graph: Graph) -> Iterator[str]:
         "bgcolor": "#ffffff",
         "tooltip": "Compose topology",
     }
-    yield INDENT + "graph [" + _attrs(graph_attrs) + f", label={_html(graph.title)}]"
+    yield INDENT + "graph [" + _attrs(graph_attrs) + f", label=<{graph.title}>]"
     ink = quote_trusted(styles.INK)
     yield INDENT + (
         f'node [fontname={font}, fontsize=11, fontcolor={ink}, margin="0.12,0.06"]'
@@ -98,13 +98,9 @@ def _render_defaults(graph: Graph) -> Iterator[str]:
 def _render_region(region: Region, graph: Graph, depth: int) -> Iterator[str]:
     pad = INDENT * depth
     yield pad + f"subgraph {quote_trusted('cluster_' + region.id)} {{"
-    attrs = {"id": region.id, **region.attrs}
     yield (
-        pad
-        + INDENT
-        + "graph ["
-        + _attrs(attrs)
-        + (f", tooltip={_tooltip(region.tooltip)}, label={_html(region.label)}]")
+        f"{pad}{INDENT}graph [{_attrs_with_id(region.id, region.attrs)}, "
+        f"tooltip={_tooltip(region.tooltip)}, label=<{region.label}>]"
     )
     for child in region.regions:
         yield from _render_region(child, graph, depth + 1)
@@ -114,23 +110,30 @@ def _render_region(region: Region, graph: Graph, depth: int) -> Iterator[str]:
 
 
 def _render_node(node: Node) -> str:
-    attrs = {"id": node.id, **node.attrs}
     return (
-        f"{quote_trusted(node.id)} [{_attrs(attrs)}, "
-        f"tooltip={_tooltip(node.tooltip)}, label={_html(node.label)}]"
+        f"{quote_trusted(node.id)} [{_attrs_with_id(node.id, node.attrs)}, "
+        f"tooltip={_tooltip(node.tooltip)}, label=<{node.label}>]"
     )
 
 
 def _render_edge(edge: Edge) -> str:
-    attrs = {"id": edge.id, **edge.attrs}
-    text = f"{_attrs(attrs)}, tooltip={_tooltip(edge.tooltip)}"
+    text = f"{_attrs_with_id(edge.id, edge.attrs)}, tooltip={_tooltip(edge.tooltip)}"
     if edge.label is not None:
-        text += f", label={_html(edge.label)}"
+        text += f", label=<{edge.label}>"
     return f"{quote_trusted(edge.tail)} -> {quote_trusted(edge.head)} [{text}]"
 
 
+def _attrs_with_id(element_id: str, attrs: dict[str, str]) -> str:
+    """Return ``id`` and then ``attrs`` without merging them into a new dict first."""
+    if not attrs:
+        return f"id={quote_trusted(element_id)}"
+    return f"id={quote_trusted(element_id)}, {_attrs(attrs)}"
+
+
 def _attrs(attrs: dict[str, str]) -> str:
-    return ", ".join(f"{key}={quote_trusted(value)}" for key, value in attrs.items())
+    # A list, not a generator: ``join`` takes it whole instead of resuming a
+    # generator for every attribute.
+    return ", ".join([f"{key}={quote_trusted(value)}" for key, value in attrs.items()])
 
 
 def _tooltip(text: str) -> str:
@@ -139,7 +142,3 @@ def _tooltip(text: str) -> str:
     if len(text) > TOOLTIP_LIMIT:
         text = text[: TOOLTIP_LIMIT - 1] + ELLIPSIS
     return quote(text)
-
-
-def _html(markup: Html) -> str:
-    return f"<{markup}>"

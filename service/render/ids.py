@@ -51,7 +51,10 @@ def element_id(kind: ElementKind, *names: str) -> str:
     """Return the id of a diagram element of ``kind`` named by ``names``."""
     if not names:
         return kind
-    full = f"{kind}-" + "__".join(encode_name(name) for name in names)
+    # The expression is applied here rather than through ``encode_name``: a
+    # diagram computes dozens of ids, and the extra calls showed in profiles.
+    encoded = [_ESCAPED.sub(_escape_character, name) for name in names]
+    full = f"{kind}-" + "__".join(encoded)
     if len(full) <= MAX_ID_LENGTH:
         return full
     digest = hashlib.sha256(full.encode("ascii")).hexdigest()[:DIGEST_LENGTH]

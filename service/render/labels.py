@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NewType
 
 ELLIPSIS = "\u2026"
 REPLACEMENT = "\ufffd"
@@ -26,9 +27,9 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 #: characters of ASCII that ``clean_text`` replaces.
 _ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-
-class Html(str):
-    """Markup that is already safe to place inside an HTML-like label."""
+#: Markup that is already safe to place inside an HTML-like label. A type
+#: only: at run time it is the ``str`` itself, so marking text costs nothing.
+Html = NewType("Html", str)
 
 
 def clean_text(text: str) -> str:
@@ -62,7 +63,9 @@ def _clean_char(char: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     """Return ``text`` on one line, cut to ``limit`` characters with an ellipsis."""
-    line = " ".join(clean_text(text).split())
+    if not text.isprintable():
+        text = clean_text(text)
+    line = " ".join(text.split())
     if len(line) <= limit:
         return line
     return line[: max(limit - 1, 0)] + ELLIPSIS
@@ -70,20 +73,30 @@ def shorten(text: str, limit: int) -> str:
 
 def escape_html(text: str) -> Html:
     """Return ``text`` escaped for an HTML-like label (content or attribute)."""
-    escaped = (
-        clean_text(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&#39;")
-    )
-    return Html(escaped)
+    if not text.isprintable():
+        text = clean_text(text)
+    return _escape_clean_html(text)
 
 
 def html_text(text: str, limit: int) -> Html:
     """Return ``text`` shortened to ``limit`` characters and escaped for a label."""
-    return escape_html(shorten(text, limit))
+    # ``shorten`` has cleaned the text already; it is escaped without a second look.
+    return _escape_clean_html(shorten(text, limit))
+
+
+def _escape_clean_html(text: str) -> Html:
+    # Most labels hold none of these characters. Testing for each is cheaper
+    # than a regular expression or a translation table (whose per-character
+    # lookups cost more than five replacements), and makes no new string.
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        text = (
+            text.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&quot;")
+            .replace("'", "&#39;")
+        )
+    return Html(text)
 
 
 def quote(text: str) -> str:
@@ -107,4 +120,6 @@ def quote(text: str) -> str:
 
 def quote_trusted(text: str) -> str:
     """Return a double-quoted DOT string for text we wrote ourselves (ids, colours)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if "\\" in text or '"' in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
