@@ -257,6 +257,9 @@ def hide_values(project: Project) -> Project:
 
 
 def _hide_service_values(service: Service) -> Service:
+    if not service.environment:
+        # Nothing to mask; the record is frozen, so it can be shared as is.
+        return service
     environment = tuple(
         dataclasses.replace(
             variable,

@@ -291,6 +291,9 @@ def _check_references(
     locate: LocateInProject,
 ) -> None:
     for path, section, kind in _REFERENCES:
+        if path[0] not in service:
+            # The common case: a service names no secrets, configs or models.
+            continue
         defined = model.get(section) or {}
         for reference in _referenced_names(_lookup(service, path)):
             if reference in defined:

@@ -82,11 +82,12 @@ def check_values(data: dict[str, Any], locate: LocateInProject) -> None:
 def _check_service(name: str, service: dict[str, Any], locate: LocateInProject) -> None:
     # The checks run in table order, so that of several bad values the same one
     # is reported every time. Each pattern starts with a key, and a service sets
-    # only a few of the keys the table names: skipping the others up front
-    # spares a walk per pattern.
-    for pattern, check in _SERVICE_CHECKS:
-        if pattern[0] not in service:
-            continue
+    # only a few of the keys the table names: only the patterns of the keys it
+    # sets are walked, found through the service's keys rather than by asking
+    # about every pattern of the table.
+    indices = sorted(i for key in service for i in _CHECKS_BY_KEY.get(key, ()))
+    for index in indices:
+        pattern, check = _SERVICE_CHECKS[index]
         for path, value in _values_at(service, pattern, ()):
             problem = check(value)
             if problem is not None:
@@ -538,3 +539,14 @@ _SERVICE_CHECKS: tuple[tuple[tuple[str, ...], Check], ...] = (
     (("gpus", "[]"), _device_request),
     (("deploy", "resources", "reservations", "devices", "[]"), _device_request),
 )
+
+
+def _index_checks() -> dict[str, tuple[int, ...]]:
+    """Return where in ``_SERVICE_CHECKS`` the patterns of each first key are."""
+    by_key: dict[str, list[int]] = {}
+    for index, (pattern, _) in enumerate(_SERVICE_CHECKS):
+        by_key.setdefault(pattern[0], []).append(index)
+    return {key: tuple(indices) for key, indices in by_key.items()}
+
+
+_CHECKS_BY_KEY = _index_checks()

@@ -264,9 +264,11 @@ def remove_duplicates(data: dict[str, Any]) -> None:
     for service in services.values():
         if not isinstance(service, dict):
             continue
-        for key, identity in _UNIQUE.items():
-            if isinstance(service.get(key), list):
-                service[key] = deduplicate(service[key], identity)
+        # Only the service's own keys are looked up: it sets few of the
+        # many lists that need deduplicating.
+        for key in [key for key in service if key in _UNIQUE]:
+            if isinstance(service[key], list):
+                service[key] = deduplicate(service[key], _UNIQUE[key])
         _dedupe_aliases(service)
 
 

@@ -92,9 +92,11 @@ def normalise_service(
                 service=name,
                 key=key,
             )
-    for key, transform in _SERVICE_TRANSFORMS.items():
-        if key in result and result[key] is not None:
-            result[key] = transform(result[key], base)
+    # Each transform rewrites its own key only and none can fail, so the
+    # service's keys are walked (a few) rather than the whole table.
+    for key in [key for key in result if key in _SERVICE_TRANSFORMS]:
+        if result[key] is not None:
+            result[key] = _SERVICE_TRANSFORMS[key](result[key], base)
     if isinstance(result.get("ports"), list):
         result["ports"] = normalise_ports(
             result["ports"],

@@ -56,8 +56,12 @@ def collect_overrides(
     """Return what service ``name`` sets on top of its image, in a fixed key order."""
     overrides: list[Override] = []
     for key in ("command", "entrypoint"):
+        value = raw.get(key)
+        if value is None:
+            continue
+        # Looked up only for a command that is set: most services set none.
         location = locate(("services", name, key))
-        words = split_command(raw.get(key), service=name, key=key, location=location)
+        words = split_command(value, service=name, key=key, location=location)
         if words is not None:
             overrides.append(Override(key=key, value=words))
     explicit = sorted(v.name for v in environment if v.source == "environment")

@@ -315,7 +315,7 @@ class _Reader:
 
         Also return the paths its ``!reset``/``!override`` tags name.
         """
-        tags = merge.resolve_tags(document.data)
+        tags = _resolve_tags(document)
         result = interpolate(tags.data, layer.environment.get, document.locate)
         self._warn_interpolation(result)
         data = result.data
@@ -414,7 +414,7 @@ class _Reader:
     def _prepare_unvalidated(self, document: Document, layer: _Layer) -> dict[str, Any]:
         # Compose skips validation of a file read only for ``extends``: the
         # service built from it is validated where it is used.
-        tags = merge.resolve_tags(document.data)
+        tags = _resolve_tags(document)
         result = interpolate(tags.data, layer.environment.get, document.locate)
         self._warn_interpolation(result)
         data = result.data if isinstance(result.data, dict) else {}
@@ -490,6 +490,17 @@ class _Reader:
             budget=self.budget,
             warnings=list(self.warnings),
         )
+
+
+def _resolve_tags(document: Document) -> merge.TagResult:
+    """Resolve the document's ``!reset``/``!override`` tags, if it has any.
+
+    Without tags the resolution would only copy the data, which interpolation
+    copies again anyway; most files have none, so the walk is skipped.
+    """
+    if not document.has_tags:
+        return merge.TagResult(data=document.data)
+    return merge.resolve_tags(document.data)
 
 
 def _include_entry(

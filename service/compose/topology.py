@@ -147,6 +147,8 @@ def _build_expose(
     name: str, raw: dict[str, Any], context: TopologyContext
 ) -> tuple[PortBinding, ...]:
     entries = raw.get("expose") or []
+    if not entries:
+        return ()
     location = context.locate(("services", name, "expose"))
     context.budget.spend(sum(count_expose(e) for e in entries), location, name)
     ports: list[PortBinding] = []

@@ -126,7 +126,7 @@ class _Validator:
                 f'{_where(path)} is "{value}", but Compose only accepts '
                 f"{_or_list(node.choices)}.",
             )
-        if node.pattern is not None and re.search(node.pattern, value) is None:
+        if node.pattern is not None and _PATTERNS[node.pattern].search(value) is None:
             raise self.fail(
                 path,
                 f'{_where(path)} has the value "{value}", which Compose '
@@ -243,7 +243,42 @@ def describe(node: Node) -> str:
 def _is_name(node: Table, key: str) -> bool:
     if node.names is None:
         return key != ""
-    return re.fullmatch(node.names, key) is not None
+    return _PATTERNS[node.names].fullmatch(key) is not None
+
+
+def _compile_patterns(root: Node) -> dict[str, re.Pattern[str]]:
+    """Return every pattern of the schema under ``root``, compiled once.
+
+    Names and values are matched for every key of every file; compiling the
+    schema's few patterns at import spares ``re`` a cache lookup per match.
+    """
+    patterns: dict[str, re.Pattern[str]] = {}
+    pending: list[Node] = [root]
+    seen: set[int] = set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        text = node.names if isinstance(node, Table) else None
+        if isinstance(node, Scalar):
+            text = node.pattern
+        if text is not None:
+            patterns[text] = re.compile(text)
+        pending.extend(_children(node))
+    return patterns
+
+
+def _children(node: Node) -> Iterable[Node]:
+    if isinstance(node, Either):
+        return node.choices
+    if isinstance(node, Sequence):
+        return (node.items,)
+    if isinstance(node, Record):
+        return node.keys.values()
+    if isinstance(node, Table):
+        return (node.values,)
+    return ()
 
 
 def _identity(item: Any) -> str:
@@ -338,3 +373,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+_PATTERNS = _compile_patterns(COMPOSE_FILE)

@@ -65,6 +65,9 @@ class ComposedDocument:
 
     data: dict[str, Any]
     positions: Positions
+    #: Whether any node carries ``!reset`` or ``!override``; most files have
+    #: none, and then the walk that resolves them can be skipped.
+    has_tags: bool = True
 
 
 def compose_documents(text: str, file: str, limits: Limits) -> list[ComposedDocument]:
@@ -106,6 +109,7 @@ class _Composer:
         self.expansions = 0
         self.anchors: dict[str, _Anchor] = {}
         self.positions: Positions = {}
+        self.has_tags = False
 
     def compose_all(self) -> list[ComposedDocument]:
         self._expect(events.StreamStartEvent)
@@ -119,6 +123,7 @@ class _Composer:
         self._expect(events.DocumentStartEvent)
         self.anchors = {}
         self.positions = {}
+        self.has_tags = False
         root = self._next()
         start = self._location(root)
         self.positions[()] = (start.line or 1, start.column or 1)
@@ -132,7 +137,7 @@ class _Composer:
                 f"{_describe(data)}.",
                 location=start,
             )
-        return ComposedDocument(data=data, positions=self.positions)
+        return ComposedDocument(data, self.positions, self.has_tags)
 
     # --- the event stream -----------------------------------------------------
 
@@ -379,6 +384,7 @@ class _Composer:
     def _apply_tag(self, event: events.Event, value: Any) -> Any:
         tag = getattr(event, "tag", None)
         if tag in _CUSTOM_TAGS:
+            self.has_tags = True
             return Tagged(tag=tag, value=value)
         if (
             tag is None

@@ -65,6 +65,8 @@ class Document:
     data: Any
     positions: Positions = field(default_factory=dict)
     documents: tuple[Document, ...] = ()
+    #: False when the composer saw no ``!reset``/``!override`` tag in it.
+    has_tags: bool = True
 
     def locate(self, path: NodePath) -> SourceLocation:
         """Return the place of ``path``, or of its nearest ancestor we know."""
@@ -95,7 +97,10 @@ def load_yaml(text: str, file: str, limits: Limits) -> Document:
     ) as exc:
         raise _as_our_error(exc, text, file) from exc
 
-    parsed = [Document(file, part.data, part.positions) for part in composed]
+    parsed = [
+        Document(file, part.data, part.positions, has_tags=part.has_tags)
+        for part in composed
+    ]
     if not parsed:
         return Document(file=file, data=None, positions={}, documents=())
     first = parsed[0]
