@@ -63,8 +63,9 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
     if not options.show_values:
         project = hide_values(project)
     services = select_services(project, options.service)
+    published = _published_runs(services)
     graph = Graph(
-        title=_build_title(project, services, options.service),
+        title=_build_title(project, services, options.service, published),
         direction=options.direction,
     )
 
@@ -72,7 +73,7 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
     host = _add_host_region(graph)
     _add_images(graph, project, services)
     _add_services(graph, project, services, plan, options)
-    _add_ports(graph, host, services)
+    _add_ports(graph, host, services, published)
     _add_host_network_services(host, services)
     if options.networks:
         _add_network_regions(graph, project, services)
@@ -116,21 +117,35 @@ def select_services(project: Project, focus: str | None) -> tuple[Service, ...]:
     return tuple(by_name[name] for name in sorted(wanted))
 
 
+def _published_runs(services: tuple[Service, ...]) -> dict[str, list[PortRun]]:
+    """Return the runs of host ports each service publishes, by service name.
+
+    A service on the host network publishes nothing: its ports are the
+    host's already. The title counts these runs and the host region draws
+    them, so they are built once.
+    """
+    return {
+        service.name: build_port_runs(
+            port for port in service.ports if port.exposure in HOST_EXPOSURES
+        )
+        for service in services
+        if service.network_mode != "host"
+    }
+
+
 def _build_title(
-    project: Project, services: tuple[Service, ...], focus: str | None
+    project: Project,
+    services: tuple[Service, ...],
+    focus: str | None,
+    published: dict[str, list[PortRun]],
 ) -> Html:
     """Return the caption, e.g. ``project cryphos · 6 services, 3 images, ...``."""
     images = {service.image for service in services}
-    published = sum(
-        len(build_port_runs(p for p in s.ports if p.exposure in HOST_EXPOSURES))
-        for s in services
-        if s.network_mode != "host"
-    )
     counts = ", ".join(
         (
             _count(len(services), "service"),
             _count(len(images), "image"),
-            _count(published, "published port"),
+            _count(sum(len(runs) for runs in published.values()), "published port"),
         )
     )
     parts = [f"project {shorten(project.project, NAME_LIMIT)}"]
@@ -303,12 +318,14 @@ def _host_group(host: Region, exposure: str) -> Region:
     return next(region for region in host.regions if region.id == wanted)
 
 
-def _add_ports(graph: Graph, host: Region, services: tuple[Service, ...]) -> None:
+def _add_ports(
+    graph: Graph,
+    host: Region,
+    services: tuple[Service, ...],
+    published: dict[str, list[PortRun]],
+) -> None:
     for service in services:
-        if service.network_mode == "host":
-            continue
-        published = [p for p in service.ports if p.exposure in HOST_EXPOSURES]
-        for run in build_port_runs(published):
+        for run in published.get(service.name, ()):
             node_id = _port_id(service, run)
             if node_id not in graph.nodes:
                 _host_group(host, run.exposure).nodes.append(node_id)

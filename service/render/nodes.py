@@ -461,22 +461,31 @@ def _names(names: Iterable[str]) -> str:
 
 def _wrap_text(text: str) -> str:
     """Return ``text`` escaped and broken at spaces into at most three short lines."""
-    words = shorten(text, FINDING_LIMIT).split(" ")
-    lines = [""]
-    for word in words:
-        if lines[-1] and len(lines[-1]) + len(word) + 1 > VALUE_LIMIT:
-            lines.append(word)
-        else:
-            lines[-1] = f"{lines[-1]} {word}".strip()
-    return LEFT_BREAK.join(html_text(line, VALUE_LIMIT) for line in lines) + LEFT_BREAK
+    rest = shorten(text, FINDING_LIMIT)
+    lines = []
+    while len(rest) > VALUE_LIMIT:
+        # Break at the last space that keeps the line within the limit, or
+        # after the first word when that word alone is longer.
+        cut = rest.rfind(" ", 0, VALUE_LIMIT + 1)
+        if cut == -1:
+            cut = rest.find(" ")
+        if cut == -1:
+            break
+        lines.append(rest[:cut])
+        rest = rest[cut + 1 :]
+    lines.append(rest)
+    escaped = [html_text(line, VALUE_LIMIT) for line in lines]
+    return LEFT_BREAK.join(escaped) + LEFT_BREAK
 
 
 def _one_line(key: str, items: Sequence[str], colour: str = styles.MUTED) -> str:
     """Return ``key``, how many items, and as many of their names as fit one line."""
     shown: list[str] = []
+    width = -2  # the length of ", ".join(shown), kept as names are added
     for item in items:
         piece = shorten(item, NAME_LIMIT)
-        if shown and len(", ".join((*shown, piece))) > COMPACT_LIMIT - 12:
+        width += 2 + len(piece)
+        if shown and width > COMPACT_LIMIT - 12:
             break
         shown.append(piece)
     rest = len(items) - len(shown)

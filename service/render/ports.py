@@ -17,6 +17,9 @@ from service.types import Exposure
 #: Exposures that put a port on the host's own addresses.
 HOST_EXPOSURES: tuple[Exposure, ...] = ("public", "interface", "loopback")
 
+#: The characters of an IPv4 address in dotted decimal.
+_DOTTED_DECIMAL = frozenset("0123456789.")
+
 
 @dataclass(frozen=True)
 class PortRun:
@@ -54,6 +57,11 @@ def format_host_ip(host_ip: str | None) -> str:
     """Return the address a binding listens on; no address means all IPv4 and IPv6."""
     if not host_ip:
         return "0.0.0.0"
+    if _DOTTED_DECIMAL.issuperset(host_ip):
+        # Such an address is either written as ``ipaddress`` writes it (which
+        # allows no leading zeros) or not an address at all: shown as it is
+        # either way, without parsing.
+        return host_ip
     try:
         address = ipaddress.ip_address(host_ip.strip("[]"))
     except ValueError:
