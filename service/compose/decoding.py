@@ -17,13 +17,13 @@ modes as octal digits.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service.compose.interpolation import format_path
+from service.compose.ports import is_ip_address
 from service.errors import ComposeValidationError
 from service.types import LocateInProject, NodePath
 
@@ -408,9 +408,7 @@ def _build_ulimit(value: Any) -> str | None:
 def _port_address(value: Any) -> str | None:
     if not isinstance(value, dict) or "host_ip" not in value:
         return None
-    try:
-        ipaddress.ip_address(str(value["host_ip"]))
-    except ValueError:
+    if not is_ip_address(str(value["host_ip"])):
         return 'has a "host_ip" that is not an IP address (write IPv6 without brackets)'
     return None
 

@@ -64,12 +64,13 @@ def collect_overrides(
         words = split_command(value, service=name, key=key, location=location)
         if words is not None:
             overrides.append(Override(key=key, value=words))
-    explicit = sorted(v.name for v in environment if v.source == "environment")
-    if explicit:
-        overrides.append(Override(key="environment", value=tuple(explicit)))
+    if environment:
+        explicit = sorted(v.name for v in environment if v.source == "environment")
+        if explicit:
+            overrides.append(Override(key="environment", value=tuple(explicit)))
     env_files = tuple(
         entry["path"]
-        for entry in raw.get("env_file") or []
+        for entry in raw.get("env_file") or ()
         if isinstance(entry, dict) and isinstance(entry.get("path"), str)
     )
     if env_files:

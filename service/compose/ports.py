@@ -11,6 +11,7 @@ expands to one binding per port, listed in the order Compose lists them
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,27 @@ from service.types import Exposure
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 MAX_PORT = 65535
+
+#: A dotted-quad IPv4 address exactly as ``ipaddress`` accepts one: four
+#: decimal parts from 0 to 255, without leading zeros.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
+def is_ip_address(text: str) -> bool:
+    """Say whether ``text`` is an IPv4 or IPv6 address (no brackets).
+
+    Host addresses in ports are nearly always IPv4, which a regular
+    expression recognises several times faster than ``ipaddress`` parses
+    it; anything else is left to ``ipaddress``.
+    """
+    if _IPV4.fullmatch(text) is not None:
+        return True
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -83,10 +105,8 @@ def _parse_host_ip(raw: str) -> str:
         if not address.endswith("]"):
             raise ValueError(f"invalid IP address {raw}")
         address = address[1:-1]
-    try:
-        ipaddress.ip_address(address)
-    except ValueError as exc:
-        raise ValueError(f"invalid IP address: {raw}") from exc
+    if not is_ip_address(address):
+        raise ValueError(f"invalid IP address: {raw}")
     return address
 
 
@@ -211,8 +231,15 @@ def classify_exposure(host_ip: str | None, network_mode: str | None) -> Exposure
         return "host-network"
     if not host_ip:
         return "public"
+    text = host_ip.strip("[]")
+    if _IPV4.fullmatch(text) is not None:
+        # The common case, read without parsing: 0.0.0.0 is every interface,
+        # 127.0.0.0/8 the loopback network.
+        if text == "0.0.0.0":
+            return "public"
+        return "loopback" if text.startswith("127.") else "interface"
     try:
-        address = ipaddress.ip_address(host_ip.strip("[]"))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return "interface"
     if address.is_unspecified:

@@ -106,10 +106,14 @@ def replica_count(service: Mapping[str, Any]) -> int:
 
 
 def container_names(
-    name: str, service: Mapping[str, Any], project: str
+    name: str, service: Mapping[str, Any], project: str, replicas: int | None = None
 ) -> tuple[str, ...]:
-    """Return the names Compose v2 gives the service's containers."""
-    replicas = replica_count(service)
+    """Return the names Compose v2 gives the service's containers.
+
+    ``replicas`` spares counting them again when the caller already has.
+    """
+    if replicas is None:
+        replicas = replica_count(service)
     if replicas <= 0:
         return ()
     fixed = service.get("container_name")
@@ -124,12 +128,13 @@ def _build_service(name: str, raw: dict[str, Any], context: TopologyContext) -> 
     _check_label_files(name, raw, context)
     environment = _resolve_environment(name, raw, context)
     raw_build = raw.get("build")
+    replicas = replica_count(raw)
     return Service(
         name=name,
         image=image_ref(name, raw, context.project_name),
         build=None if raw_build is None else _build_spec(raw_build, context),
-        replicas=replica_count(raw),
-        containers=container_names(name, raw, context.project_name),
+        replicas=replicas,
+        containers=container_names(name, raw, context.project_name, replicas),
         overrides=collect_overrides(name, raw, environment, context.locate),
         environment=environment,
         ports=tuple(build_port_binding(p, mode) for p in raw.get("ports") or []),
@@ -173,7 +178,11 @@ def _build_attachments(raw: Mapping[str, Any]) -> tuple[NetworkAttachment, ...]:
     networks = raw.get("networks") or {}
     attachments = []
     for network in sorted(networks):
-        options = networks[network] if isinstance(networks[network], dict) else {}
+        options = networks[network]
+        if not isinstance(options, dict) or not options:
+            # The common ``networks: [front]`` form: no aliases, no addresses.
+            attachments.append(NetworkAttachment(network=network))
+            continue
         attachments.append(
             NetworkAttachment(
                 network=network,
@@ -186,7 +195,9 @@ def _build_attachments(raw: Mapping[str, Any]) -> tuple[NetworkAttachment, ...]:
 
 
 def _build_dependencies(raw: Mapping[str, Any]) -> tuple[Dependency, ...]:
-    depends_on = raw.get("depends_on") or {}
+    depends_on = raw.get("depends_on")
+    if not depends_on:
+        return ()
     return tuple(
         Dependency(
             service=name,
@@ -254,6 +265,8 @@ def _resolve_environment(
     variables set before it; ``environment`` then wins over them all. A bare
     ``NAME`` in ``environment`` takes the shell's value, or stays unset.
     """
+    if "env_file" not in raw and "environment" not in raw:
+        return ()
     variables: dict[str, tuple[str | None, str]] = {}
     for entry in raw.get("env_file") or []:
         path = entry.get("path") if isinstance(entry, dict) else None
