@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.compose.ports import (
     PortBudget,
     build_port_binding,
     classify_exposure,
     expand_short_port,
+    is_ip_address,
     normalise_ports,
     parse_expose,
 )
@@ -102,6 +106,64 @@ def test_classify_exposure_address_gives_reach(
     host_ip: str | None, network_mode: str | None, exposure: str
 ) -> None:
     assert classify_exposure(host_ip, network_mode) == exposure
+
+
+def _is_address_by_stdlib(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("0.0.0.0", id="any"),
+        pytest.param("255.255.255.255", id="top"),
+        pytest.param("256.1.1.1", id="octet-too-big"),
+        pytest.param("01.2.3.4", id="leading-zero"),
+        pytest.param("1.2.3", id="three-parts"),
+        pytest.param("1.2.3.4.5", id="five-parts"),
+        pytest.param("1.2.3.4\n", id="trailing-newline"),
+        pytest.param("\uff11.2.3.4", id="non-ascii-digit"),
+        pytest.param("::ffff:1.2.3.4", id="ipv4-in-ipv6"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_is_ip_address_edge_cases_agree_with_ipaddress(text: str) -> None:
+    assert is_ip_address(text) == _is_address_by_stdlib(text)
+
+
+_OCTETS = st.one_of(
+    st.integers(min_value=0, max_value=999).map(str),
+    st.sampled_from(["00", "01", "007", "", " 1"]),
+)
+
+
+@settings(max_examples=300)
+@given(parts=st.lists(_OCTETS, min_size=3, max_size=5))
+def test_is_ip_address_dotted_text_agrees_with_ipaddress(parts: list[str]) -> None:
+    text = ".".join(parts)
+    assert is_ip_address(text) == _is_address_by_stdlib(text)
+
+
+@settings(max_examples=300)
+@given(parts=st.lists(st.integers(min_value=0, max_value=300), min_size=4, max_size=4))
+def test_classify_exposure_dotted_quad_agrees_with_ipaddress(parts: list[int]) -> None:
+    text = ".".join(str(part) for part in parts)
+    if not _is_address_by_stdlib(text):
+        assert classify_exposure(text, None) == "interface"
+        return
+    address = ipaddress.ip_address(text)
+    expected = (
+        "public"
+        if address.is_unspecified
+        else "loopback"
+        if address.is_loopback
+        else "interface"
+    )
+    assert classify_exposure(text, None) == expected
 
 
 def test_build_port_binding_without_published_is_random() -> None:
