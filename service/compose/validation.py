@@ -138,7 +138,7 @@ class _Validator:
             raise self.fail(path, f"{_where(path)} must be at most {node.maximum}.")
 
     def check_sequence(self, node: Sequence, value: list[Any], path: NodePath) -> None:
-        seen: dict[str, int] = {}
+        seen: dict[object, int] = {}
         for index, item in enumerate(value):
             self.check(node.items, item, (*path, index))
             if not node.unique:
@@ -192,10 +192,21 @@ _WHOLE_KINDS = frozenset({INTEGER, NUMBER})
 _NUMBER_KINDS = frozenset({NUMBER})
 _STRING_KINDS = frozenset({STRING})
 _NO_KINDS: frozenset[str] = frozenset()
+#: The kinds of the types whose every value has the same kinds; a float's
+#: depend on its value and a ``Timestamp`` (a ``str``) has none.
+_KINDS_BY_TYPE: dict[type, frozenset[str]] = {
+    type(None): _NULL_KINDS,
+    bool: _BOOLEAN_KINDS,
+    int: _WHOLE_KINDS,
+    str: _STRING_KINDS,
+}
 
 
 def kinds_of(value: Any) -> frozenset[str]:
     """Return the JSON Schema kinds ``value`` belongs to (empty for a date)."""
+    kinds = _KINDS_BY_TYPE.get(type(value))
+    if kinds is not None:
+        return kinds
     if value is None:
         return _NULL_KINDS
     if isinstance(value, bool):
@@ -281,8 +292,12 @@ def _children(node: Node) -> Iterable[Node]:
     return ()
 
 
-def _identity(item: Any) -> str:
+def _identity(item: Any) -> object:
     # JSON Schema's equality: 1 and 1.0 are equal, true and 1 are not.
+    if isinstance(item, str) and _NUMBER_TEXT.fullmatch(item) is None:
+        # Most items are such strings, equal only to the same text: a tagged
+        # tuple stands for them without JSON encoding each one.
+        return ("string", str(item))
     return json.dumps(_canonical(item), sort_keys=True, default=str)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import zlib
 from pathlib import Path
 from typing import Any
@@ -8,8 +9,9 @@ from typing import Any
 import pytest
 
 from service.compose.interpolation import interpolate
-from service.compose.validation import validate_compose
+from service.compose.validation import _canonical, _identity, validate_compose
 from service.compose.yamlload import load_yaml
+from service.compose.yamlscalars import Timestamp
 from service.errors import ComposeValidationError, SourceLocation
 from service.limits import Limits
 
@@ -224,3 +226,33 @@ def test_validate_compose_reference_rejects_wrong_field() -> None:
     if not rows:
         pytest.skip("The corpus is not available.")
     assert structural_reject(rows[0])
+
+
+_ITEMS: list[Any] = [
+    "a",
+    "true",
+    True,
+    "1",
+    1,
+    1.0,
+    "01",
+    "null",
+    None,
+    Timestamp("2024-01-01"),
+    "2024-01-01",
+    ["a"],
+    {"a": 1},
+    '"a"',
+]
+
+
+@pytest.mark.parametrize("first", _ITEMS, ids=repr)
+@pytest.mark.parametrize("second", _ITEMS, ids=repr)
+def test_identity_equal_exactly_when_canonical_json_equal(
+    first: Any, second: Any
+) -> None:
+    def as_json(item: Any) -> str:
+        return json.dumps(_canonical(item), sort_keys=True, default=str)
+
+    same_json = as_json(first) == as_json(second)
+    assert (_identity(first) == _identity(second)) is same_json
