@@ -217,22 +217,23 @@ def _add_services(
     compact = len(services) >= COLUMNS_FROM
     findings_of = _findings_by_service(project)
     built = {image.ref for image in project.images if image.source == "build"}
+    builders = _builders_by_image(project)
     for service in services:
         needed_by = plan.needed_by.get(service.name, ())
         findings = findings_of.get(service.name, [])
         worst = _worst_severity(findings)
         line = styles.SEVERITY_COLOURS.get(worst or "", styles.SERVICE_LINE)
         graph.styles.update(("service", reach_of(service), worst or "service"))
-        graph.add_node(
+        node = graph.add_node(
             Node(
                 id=service_id(service.name),
                 label=build_service_label(
                     service,
-                    project,
                     findings,
                     options,
                     compact=compact,
                     needed_by=needed_by if plan.is_big else (),
+                    builds=service.name in builders.get(service.image, ()),
                 ),
                 tooltip=build_service_tooltip(service, findings, needed_by),
                 attrs={
@@ -244,7 +245,15 @@ def _add_services(
                 },
             )
         )
-        _add_image_edge(graph, service, is_built=service.image in built)
+        _add_image_edge(graph, service, node.id, is_built=service.image in built)
+
+
+def _builders_by_image(project: Project) -> dict[str, tuple[str, ...]]:
+    """Return the services that build each image, looked up once per diagram."""
+    builders: dict[str, tuple[str, ...]] = {}
+    for image in project.images:
+        builders.setdefault(image.ref, image.built_by)
+    return builders
 
 
 def _findings_by_service(project: Project) -> dict[str | None, list[Finding]]:
@@ -260,11 +269,13 @@ def _worst_severity(findings: Iterable[Finding]) -> str | None:
     return next((s for s in ("danger", "warning", "info") if s in severities), None)
 
 
-def _add_image_edge(graph: Graph, service: Service, *, is_built: bool) -> None:
+def _add_image_edge(
+    graph: Graph, service: Service, node_id: str, *, is_built: bool
+) -> None:
     graph.add_edge(
         Edge(
             tail=image_id(service.image),
-            head=service_id(service.name),
+            head=node_id,
             id=element_id("edge", "image", service.image, service.name),
             tooltip=f"{service.name} runs {shorten(service.image, 200)}",
             attrs={
@@ -324,14 +335,16 @@ def _add_ports(
     services: tuple[Service, ...],
     published: dict[str, list[PortRun]],
 ) -> None:
+    groups = {exposure: _host_group(host, exposure) for exposure in HOST_EXPOSURES}
     for service in services:
+        tail = service_id(service.name)
         for run in published.get(service.name, ()):
             node_id = _port_id(service, run)
             if node_id not in graph.nodes:
-                _host_group(host, run.exposure).nodes.append(node_id)
-            graph.add_node(_port_node(node_id, run))
+                groups[run.exposure].nodes.append(node_id)
+                graph.add_node(_port_node(node_id, run))
             graph.styles.add(run.exposure)
-            graph.add_edge(_port_edge(node_id, service, run))
+            graph.add_edge(_port_edge(tail, node_id, service, run))
 
 
 def _port_id(service: Service, run: PortRun) -> str:
@@ -366,10 +379,10 @@ def _port_node(node_id: str, run: PortRun) -> Node:
     )
 
 
-def _port_edge(node_id: str, service: Service, run: PortRun) -> Edge:
+def _port_edge(tail: str, node_id: str, service: Service, run: PortRun) -> Edge:
     _, line, words = styles.EXPOSURE_STYLES[run.exposure]
     return Edge(
-        tail=service_id(service.name),
+        tail=tail,
         head=node_id,
         id=element_id("edge", node_id, service.name, run.target_text),
         tooltip=f"{run.binding_text} ({service.name}, {words})",

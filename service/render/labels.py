@@ -64,11 +64,14 @@ def _clean_char(char: str) -> str:
 def shorten(text: str, limit: int) -> str:
     """Return ``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     if not text.isprintable():
-        text = clean_text(text)
-    line = " ".join(text.split())
-    if len(line) <= limit:
-        return line
-    return line[: max(limit - 1, 0)] + ELLIPSIS
+        text = " ".join(clean_text(text).split())
+    elif " " in text:
+        # The plain space is the only whitespace ``isprintable`` accepts, so
+        # a printable word (a name, a key, an image) is already one line.
+        text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + ELLIPSIS
 
 
 def escape_html(text: str) -> Html:

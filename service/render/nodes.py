@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from service.model import Finding, Image, ImageDefaults, Override, Project, Service
+from service.model import Finding, Image, ImageDefaults, Override, Service
 from service.render import styles
 from service.render.dependencies import (
     HUB_FROM,
@@ -137,21 +137,21 @@ def build_port_label(run: PortRun) -> Html:
 
 def build_service_label(
     service: Service,
-    project: Project,
     findings: Sequence[Finding],
     options: DiagramOptions,
     *,
     compact: bool = False,
     needed_by: Sequence[str] = (),
+    builds: bool = False,
 ) -> Html:
     """Return a service box: name, reach, image, containers, needs, overrides, findings.
 
     A ``compact`` box, for big stacks, keeps each list and finding to one
     line; the tooltip still names everything. ``needed_by`` names the
-    services that depend on this one, given when no arrow shows them.
+    services that depend on this one, given when no arrow shows them;
+    ``builds`` tells a service that builds the image it runs.
     """
     rows = [_header_row(service)]
-    builds = service.name in _builders(project, service.image)
     containers = _container_rows(service)
     if builds and compact and containers:
         containers[-1] = _row(_container_pair(service) + "  " + _builds_note())
@@ -170,25 +170,31 @@ def build_service_label(
     return _table(rows)
 
 
-def _builders(project: Project, ref: str) -> tuple[str, ...]:
-    return next((image.built_by for image in project.images if image.ref == ref), ())
-
-
 def _header_row(service: Service) -> str:
-    _, line, words = styles.EXPOSURE_STYLES[reach_of(service)]
     title = html_text(service.name, NAME_LIMIT)
     name = f'<TD ALIGN="LEFT"><B><FONT POINT-SIZE="15">{title}</FONT></B></TD>'
-    badge = (
+    return f"<TR>{name}{_BADGES[reach_of(service)]}</TR>"
+
+
+def _badge(exposure: str) -> str:
+    """Return the cell beside a service's name that says how far it reaches."""
+    _, line, words = styles.EXPOSURE_STYLES[exposure]
+    return (
         f'<TD ALIGN="RIGHT" PORT="{NAME_PORT}"><FONT POINT-SIZE="10" COLOR="{line}">'
         f"<B>\u25cf {html_text(words, 40)}</B></FONT></TD>"
     )
-    return f"<TR>{name}{badge}</TR>"
+
+
+#: There are only five badges; each is written once, when the module loads.
+_BADGES = {exposure: _badge(exposure) for exposure in styles.EXPOSURE_STYLES}
 
 
 def reach_of(service: Service) -> str:
     """Return the widest exposure of any of the service's ports; internal if none."""
     if service.network_mode == "host":
         return "host-network"
+    if not service.ports:
+        return "internal"
     exposures = {port.exposure for port in service.ports}
     return next((e for e in HOST_EXPOSURES if e in exposures), "internal")
 
@@ -418,16 +424,24 @@ def build_legend_label(drawn: Collection[str]) -> Html:
     looking for them.
     """
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
-    rows.extend(
-        f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{line}" WIDTH="22"> </TD>'
-        f'<TD ALIGN="LEFT"><FONT POINT-SIZE="10">{html_text(text, 80)}</FONT></TD></TR>'
-        for key, fill, line, text in LEGEND_SAMPLES
-        if key in drawn
-    )
+    rows.extend(row for key, row in _LEGEND_ROWS.items() if key in drawn)
     return Html(
         '<TABLE BORDER="1" COLOR="#d1d5db" CELLBORDER="0" CELLSPACING="3" '
         'CELLPADDING="3" BGCOLOR="#ffffff">' + "".join(rows) + "</TABLE>"
     )
+
+
+def _legend_row(fill: str, line: str, text: str) -> str:
+    return (
+        f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{line}" WIDTH="22"> </TD>'
+        f'<TD ALIGN="LEFT"><FONT POINT-SIZE="10">{html_text(text, 80)}</FONT></TD></TR>'
+    )
+
+
+#: Every legend row, written once when the module loads, in legend order.
+_LEGEND_ROWS = {
+    key: _legend_row(fill, line, text) for key, fill, line, text in LEGEND_SAMPLES
+}
 
 
 def _table(rows: Iterable[str]) -> Html:
