@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Unpack
 
 import pytest
@@ -10,7 +11,14 @@ from service.compose import parse_project
 from service.compose.inputs import ComposeFile, MappingSource, ProjectInput
 from service.errors import ComposeValidationError, SourceLocation
 from service.example import EXAMPLE_COMPOSE as CRYPHOS
-from service.model import BuildSpec, Project
+from service.model import (
+    HIDDEN_VALUE,
+    BuildSpec,
+    EnvironmentVariable,
+    Project,
+    Service,
+    hide_values,
+)
 from tests.compose.inputs import InputOptions
 
 DOCKERFILE = """\
@@ -291,3 +299,32 @@ def test_expose_word_left_out_with_warning() -> None:
 
     assert [p.target for p in project.service("w").expose] == [80]
     assert [w.code for w in project.warnings] == ["expose"]
+
+
+def test_hide_values_every_field_filled_only_values_masked() -> None:
+    filled = {
+        field.name: f"written-{field.name}"
+        for field in dataclasses.fields(EnvironmentVariable)
+    }
+    variable = EnvironmentVariable(**filled)  # type: ignore[arg-type]
+    service = Service(name="web", image="web:1", environment=(variable,))
+
+    hidden = hide_values(Project(project="p", services=(service,)))
+
+    masked = hidden.services[0].environment[0]
+    for field in dataclasses.fields(EnvironmentVariable):
+        expected = (
+            HIDDEN_VALUE
+            if field.name in ("value", "image_default")
+            else filled[field.name]
+        )
+        assert getattr(masked, field.name) == expected, field.name
+
+
+def test_hide_values_unset_variable_stays_unset() -> None:
+    variable = EnvironmentVariable(name="TOKEN", value=None)
+    service = Service(name="web", image="web:1", environment=(variable,))
+
+    hidden = hide_values(Project(project="p", services=(service,)))
+
+    assert hidden.services[0].environment == (variable,)
