@@ -160,7 +160,10 @@ def _check_range_sizes(
 
 def count_short_port(spec: str) -> int:
     """Return how many bindings ``spec`` expands to, without expanding it."""
-    parsed = _read_short_port(spec)
+    return _binding_count(_read_short_port(spec))
+
+
+def _binding_count(parsed: _ShortPort) -> int:
     return parsed.container_range[1] - parsed.container_range[0] + 1
 
 
@@ -169,7 +172,10 @@ def expand_short_port(spec: str) -> list[dict[str, Any]]:
 
     Raise ValueError with Compose's wording when the spec is malformed.
     """
-    parsed = _read_short_port(spec)
+    return _expand(_read_short_port(spec))
+
+
+def _expand(parsed: _ShortPort) -> list[dict[str, Any]]:
     first, last = parsed.container_range
     entries: list[tuple[str, dict[str, Any]]] = []
     for offset in range(last - first + 1):
@@ -304,8 +310,11 @@ def _normalise_port_entry(
         raise _port_error(f"unsupported port value {entry!r}", service, location)
     spec = str(entry)
     try:
-        budget.spend(count_short_port(spec), location, service)
-        return list(expand_short_port(spec))
+        # Read once; the budget is spent before a range is expanded, so a
+        # huge range is refused without being built.
+        parsed = _read_short_port(spec)
+        budget.spend(_binding_count(parsed), location, service)
+        return _expand(parsed)
     except ValueError as exc:
         raise _port_error(str(exc), service, location) from exc
 
