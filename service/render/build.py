@@ -286,32 +286,47 @@ def _add_image_edge(
     )
 
 
+#: The groups of the host region, in drawing order: exposure, title and note.
+_BINDING_GROUPS = (
+    ("public", "All interfaces", "open to the network"),
+    ("interface", "One interface", "reachable on that address"),
+    ("loopback", "Loopback", "local to this host"),
+    ("host-network", "network_mode: host", "shares the host"),
+)
+
+#: The host region's captions and ids never change, so they are written once,
+#: when the module loads, instead of for every diagram.
+_HOST_LABEL = region_label("Host machine", "published ports live here", styles.INK)
+_GROUP_IDS = {
+    exposure: element_id("host", exposure) for exposure, _, _ in _BINDING_GROUPS
+}
+_GROUP_LABELS = {
+    exposure: region_label(title, note, styles.EXPOSURE_STYLES[exposure][1])
+    for exposure, title, note in _BINDING_GROUPS
+}
+
+
 def _add_host_region(graph: Graph) -> Region:
     host = Region(
         id=element_id("host"),
-        label=region_label("Host machine", "published ports live here", styles.INK),
+        label=_HOST_LABEL,
         tooltip="The machine Docker runs on, with the ports it publishes",
         attrs={
             "style": "rounded,filled",
             "fillcolor": styles.HOST_FILL,
             "color": styles.HOST_LINE,
         },
-        regions=[
-            _binding_region("public", "All interfaces", "open to the network"),
-            _binding_region("interface", "One interface", "reachable on that address"),
-            _binding_region("loopback", "Loopback", "local to this host"),
-            _binding_region("host-network", "network_mode: host", "shares the host"),
-        ],
+        regions=[_binding_region(*group) for group in _BINDING_GROUPS],
     )
     graph.regions.append(host)
     return host
 
 
 def _binding_region(exposure: str, title: str, note: str) -> Region:
-    fill, line, _ = styles.EXPOSURE_STYLES[exposure]
+    _, line, _ = styles.EXPOSURE_STYLES[exposure]
     return Region(
-        id=element_id("host", exposure),
-        label=region_label(title, note, line),
+        id=_GROUP_IDS[exposure],
+        label=_GROUP_LABELS[exposure],
         tooltip=f"{title}: {note}",
         attrs={
             "style": "rounded,filled,bold"
@@ -325,7 +340,7 @@ def _binding_region(exposure: str, title: str, note: str) -> Region:
 
 
 def _host_group(host: Region, exposure: str) -> Region:
-    wanted = element_id("host", exposure)
+    wanted = _GROUP_IDS[exposure]
     return next(region for region in host.regions if region.id == wanted)
 
 
@@ -337,8 +352,11 @@ def _add_ports(
 ) -> None:
     groups = {exposure: _host_group(host, exposure) for exposure in HOST_EXPOSURES}
     for service in services:
+        runs = published.get(service.name)
+        if not runs:
+            continue
         tail = service_id(service.name)
-        for run in published.get(service.name, ()):
+        for run in runs:
             node_id = _port_id(service, run)
             if node_id not in graph.nodes:
                 groups[run.exposure].nodes.append(node_id)

@@ -98,8 +98,9 @@ def _render_defaults(graph: Graph) -> Iterator[str]:
 def _render_region(region: Region, graph: Graph, depth: int) -> Iterator[str]:
     pad = INDENT * depth
     yield pad + f"subgraph {quote_trusted('cluster_' + region.id)} {{"
+    attrs = _attrs_with_id(quote_trusted(region.id), region.attrs)
     yield (
-        f"{pad}{INDENT}graph [{_attrs_with_id(region.id, region.attrs)}, "
+        f"{pad}{INDENT}graph [{attrs}, "
         f"tooltip={_tooltip(region.tooltip)}, label=<{region.label}>]"
     )
     for child in region.regions:
@@ -110,30 +111,38 @@ def _render_region(region: Region, graph: Graph, depth: int) -> Iterator[str]:
 
 
 def _render_node(node: Node) -> str:
+    name = quote_trusted(node.id)
     return (
-        f"{quote_trusted(node.id)} [{_attrs_with_id(node.id, node.attrs)}, "
+        f"{name} [{_attrs_with_id(name, node.attrs)}, "
         f"tooltip={_tooltip(node.tooltip)}, label=<{node.label}>]"
     )
 
 
 def _render_edge(edge: Edge) -> str:
-    text = f"{_attrs_with_id(edge.id, edge.attrs)}, tooltip={_tooltip(edge.tooltip)}"
+    attrs = _attrs_with_id(quote_trusted(edge.id), edge.attrs)
+    text = f"{attrs}, tooltip={_tooltip(edge.tooltip)}"
     if edge.label is not None:
         text += f", label=<{edge.label}>"
     return f"{quote_trusted(edge.tail)} -> {quote_trusted(edge.head)} [{text}]"
 
 
-def _attrs_with_id(element_id: str, attrs: dict[str, str]) -> str:
-    """Return ``id`` and then ``attrs`` without merging them into a new dict first."""
+def _attrs_with_id(quoted_id: str, attrs: dict[str, str]) -> str:
+    """Return the id and then ``attrs``, without merging them into a new dict first."""
     if not attrs:
-        return f"id={quote_trusted(element_id)}"
-    return f"id={quote_trusted(element_id)}, {_attrs(attrs)}"
+        return f"id={quoted_id}"
+    return f"id={quoted_id}, {_attrs(attrs)}"
 
 
 def _attrs(attrs: dict[str, str]) -> str:
-    # A list, not a generator: ``join`` takes it whole instead of resuming a
-    # generator for every attribute.
-    return ", ".join([f"{key}={quote_trusted(value)}" for key, value in attrs.items()])
+    # Our own values (colours, styles, ids) hold no quote or backslash: one
+    # look at all of them replaces a call per value. Lists, not generators:
+    # ``join`` takes a list whole instead of resuming a generator per item.
+    values = "".join(attrs.values())
+    if '"' in values or "\\" in values:
+        return ", ".join(
+            [f"{key}={quote_trusted(value)}" for key, value in attrs.items()]
+        )
+    return ", ".join([f'{key}="{value}"' for key, value in attrs.items()])
 
 
 def _tooltip(text: str) -> str:
