@@ -11,7 +11,7 @@ container.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from service.errors import UnknownServiceError
 from service.model import (
@@ -63,6 +63,9 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
     if not options.show_values:
         project = hide_values(project)
     services = select_services(project, options.service)
+    # Most parts of the diagram refer to service nodes: their ids are
+    # encoded once here, not again by every part.
+    node_ids = {service.name: service_id(service.name) for service in services}
     published = _published_runs(services)
     graph = Graph(
         title=_build_title(project, services, options.service, published),
@@ -72,19 +75,19 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
     plan = build_dependency_plan(services if options.depends_on else ())
     host = _add_host_region(graph)
     _add_images(graph, project, services)
-    _add_services(graph, project, services, plan, options)
-    _add_ports(graph, host, services, published)
-    _add_host_network_services(host, services)
+    _add_services(graph, project, services, node_ids, plan, options)
+    _add_ports(graph, host, services, node_ids, published)
+    _add_host_network_services(host, services, node_ids)
     if options.networks:
-        _add_network_regions(graph, project, services)
+        _add_network_regions(graph, project, services, node_ids)
     if options.depends_on:
-        _add_dependencies(graph, services, plan, options.direction)
+        _add_dependencies(graph, services, node_ids, plan, options.direction)
     if options.volumes:
         _add_volumes(graph, services)
     if options.legend:
         _add_legend(graph)
     if not _has_network_regions(graph, host):
-        _arrange_columns(graph, services)
+        _arrange_columns(graph, services, node_ids)
 
     graph.regions = [region for region in graph.regions if not region.is_empty()]
     host.regions = [region for region in host.regions if not region.is_empty()]
@@ -211,6 +214,7 @@ def _add_services(
     graph: Graph,
     project: Project,
     services: tuple[Service, ...],
+    node_ids: Mapping[str, str],
     plan: DependencyPlan,
     options: DiagramOptions,
 ) -> None:
@@ -226,7 +230,7 @@ def _add_services(
         graph.styles.update(("service", reach_of(service), worst or "service"))
         node = graph.add_node(
             Node(
-                id=service_id(service.name),
+                id=node_ids[service.name],
                 label=build_service_label(
                     service,
                     findings,
@@ -348,6 +352,7 @@ def _add_ports(
     graph: Graph,
     host: Region,
     services: tuple[Service, ...],
+    node_ids: Mapping[str, str],
     published: dict[str, list[PortRun]],
 ) -> None:
     groups = {exposure: _host_group(host, exposure) for exposure in HOST_EXPOSURES}
@@ -355,7 +360,7 @@ def _add_ports(
         runs = published.get(service.name)
         if not runs:
             continue
-        tail = service_id(service.name)
+        tail = node_ids[service.name]
         for run in runs:
             node_id = _port_id(service, run)
             if node_id not in graph.nodes:
@@ -416,24 +421,27 @@ def _port_edge(tail: str, node_id: str, service: Service, run: PortRun) -> Edge:
     )
 
 
-def _add_host_network_services(host: Region, services: tuple[Service, ...]) -> None:
+def _add_host_network_services(
+    host: Region, services: tuple[Service, ...], node_ids: Mapping[str, str]
+) -> None:
     group = _host_group(host, "host-network")
     group.nodes.extend(
-        service_id(service.name)
-        for service in services
-        if service.network_mode == "host"
+        node_ids[service.name] for service in services if service.network_mode == "host"
     )
 
 
 def _add_network_regions(
-    graph: Graph, project: Project, services: tuple[Service, ...]
+    graph: Graph,
+    project: Project,
+    services: tuple[Service, ...],
+    node_ids: Mapping[str, str],
 ) -> None:
     """Add one region per network set; a lone region becomes a caption instead.
 
     When every drawn service shares one network, a frame around all of them
     says nothing and pushes the images away from their containers.
     """
-    regions = build_network_regions(project, services)
+    regions = build_network_regions(project, services, node_ids)
     if any(region.attrs.get("style", "").endswith("dashed") for region in regions):
         graph.styles.add("internal-network")
     networked = [s for s in services if s.network_mode not in ("host", "none")]
@@ -444,15 +452,20 @@ def _add_network_regions(
 
 
 def _add_dependencies(
-    graph: Graph, services: tuple[Service, ...], plan: DependencyPlan, direction: str
+    graph: Graph,
+    services: tuple[Service, ...],
+    node_ids: Mapping[str, str],
+    plan: DependencyPlan,
+    direction: str,
 ) -> None:
     """Add the planned depends_on arrows, and say in the legend how they are drawn."""
     column = {s.name for s in services if s.network_mode != "host"}
     for service, dependency in plan.arrows:
         graph.styles.add("depends_on")
-        graph.add_edge(
-            build_dependency_edge(service, dependency, column, direction=direction)
+        edge = build_dependency_edge(
+            service, dependency, column, node_ids, direction=direction
         )
+        graph.add_edge(edge)
     if plan.is_big and plan.needed_by:
         graph.styles.add("depends_on-rows")
 
@@ -521,7 +534,9 @@ def _has_network_regions(graph: Graph, host: Region) -> bool:
     return any(region is not host and not region.is_empty() for region in graph.regions)
 
 
-def _arrange_columns(graph: Graph, services: tuple[Service, ...]) -> None:
+def _arrange_columns(
+    graph: Graph, services: tuple[Service, ...], node_ids: Mapping[str, str]
+) -> None:
     """Spread a big stack's services over columns, with the host ports after them.
 
     Invisible edges two ranks long keep one rank free between columns for
@@ -529,7 +544,7 @@ def _arrange_columns(graph: Graph, services: tuple[Service, ...]) -> None:
     """
     placed = [s for s in services if s.network_mode != "host"]
     weights = {
-        s.name: graph.nodes[service_id(s.name)].label.count("<TR>") + 1 for s in placed
+        s.name: graph.nodes[node_ids[s.name]].label.count("<TR>") + 1 for s in placed
     }
     wanted = count_columns(len(placed), sum(weights.values()))
     if wanted < 2:
@@ -540,8 +555,8 @@ def _arrange_columns(graph: Graph, services: tuple[Service, ...]) -> None:
     if len(columns) < 2:
         return
 
-    heads = [service_id(column[0]) for column in columns]
-    graph.ranks.extend([service_id(name) for name in column] for column in columns)
+    heads = [node_ids[column[0]] for column in columns]
+    graph.ranks.extend([node_ids[name] for name in column] for column in columns)
     for left, right in zip(heads, heads[1:], strict=False):
         graph.add_edge(_layout_edge(left, right, minlen=2))
     ports = [node_id for node_id in graph.nodes if node_id.startswith("port-")]

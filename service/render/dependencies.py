@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from service.model import Dependency, Service
 from service.render import styles
 from service.render.graph import Edge
-from service.render.ids import element_id, service_id
+from service.render.ids import element_id
 from service.render.labels import shorten
 from service.render.layout import COLUMNS_FROM
 
@@ -127,6 +127,7 @@ def build_dependency_edge(
     service: Service,
     dependency: Dependency,
     column: Collection[str],
+    node_ids: Mapping[str, str],
     *,
     direction: str,
 ) -> Edge:
@@ -135,7 +136,8 @@ def build_dependency_edge(
     When both ends sit in the services' ``column`` the arrow leaves and
     enters on the side away from the images, left to right from the row
     that names the need; an end elsewhere (a service on the host network
-    sits in the host region) leaves the route to Graphviz.
+    sits in the host region) leaves the route to Graphviz. ``node_ids`` maps
+    each drawn service's name to the id of its node.
     """
     tooltip = f"{service.name} depends on {dependency.service}"
     condition = CONDITION_WORDS.get(dependency.condition)
@@ -151,8 +153,8 @@ def build_dependency_edge(
         tailport, headport = _PORTS[direction]
         attrs.update(tailport=tailport, headport=headport)
     return Edge(
-        tail=service_id(service.name),
-        head=service_id(dependency.service),
+        tail=node_ids[service.name],
+        head=node_ids[dependency.service],
         id=element_id("edge", "depends_on", service.name, dependency.service),
         tooltip=tooltip,
         attrs=attrs,

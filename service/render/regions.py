@@ -9,11 +9,12 @@ stacks use one network and get one region; a service on ``frontend`` and
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from service.model import Network, Project, Service
 from service.render import styles
 from service.render.graph import Region
-from service.render.ids import network_id, service_id
+from service.render.ids import network_id
 from service.render.labels import shorten
 from service.render.nodes import region_label
 
@@ -21,9 +22,12 @@ NAME_LIMIT = 40
 
 
 def build_network_regions(
-    project: Project, services: tuple[Service, ...]
+    project: Project, services: tuple[Service, ...], node_ids: Mapping[str, str]
 ) -> list[Region]:
-    """Return one region per distinct set of networks among ``services``."""
+    """Return one region per distinct set of networks among ``services``.
+
+    ``node_ids`` maps each service's name to the id of its node.
+    """
     by_name = {service.name: service for service in project.services}
     groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for service in services:
@@ -32,7 +36,10 @@ def build_network_regions(
             groups[key].append(service.name)
 
     networks = {network.name: network for network in project.networks}
-    return [_build_region(key, sorted(groups[key]), networks) for key in sorted(groups)]
+    return [
+        _build_region(key, [node_ids[name] for name in sorted(groups[key])], networks)
+        for key in sorted(groups)
+    ]
 
 
 def _network_key(service: Service, by_name: dict[str, Service]) -> tuple[str, ...]:
@@ -56,6 +63,7 @@ def _network_key(service: Service, by_name: dict[str, Service]) -> tuple[str, ..
 def _build_region(
     key: tuple[str, ...], members: list[str], networks: dict[str, Network]
 ) -> Region:
+    """Return the region of the networks ``key`` holding the nodes ``members``."""
     known = [networks[name] for name in key if name in networks]
     internal = [network.name for network in known if network.internal]
     is_isolated = bool(key) and len(internal) == len(key)
@@ -81,5 +89,5 @@ def _build_region(
             else styles.NETWORK_FILL,
             "color": colour,
         },
-        nodes=[service_id(name) for name in members],
+        nodes=members,
     )
