@@ -74,8 +74,9 @@ def build_graph(project: Project, options: DiagramOptions) -> Graph:
 
     plan = build_dependency_plan(services if options.depends_on else ())
     host = _add_host_region(graph)
-    _add_images(graph, project, services)
+    image_ids = _add_images(graph, project, services)
     _add_services(graph, project, services, node_ids, plan, options)
+    _add_image_edges(graph, project, services, node_ids, image_ids)
     _add_ports(graph, host, services, node_ids, published)
     _add_host_network_services(host, services, node_ids)
     if options.networks:
@@ -171,9 +172,14 @@ def _images_of(project: Project, services: tuple[Service, ...]) -> list[Image]:
     return [known.get(ref, Image(ref=ref, source="pull")) for ref in refs]
 
 
-def _add_images(graph: Graph, project: Project, services: tuple[Service, ...]) -> None:
+def _add_images(
+    graph: Graph, project: Project, services: tuple[Service, ...]
+) -> dict[str, str]:
+    """Add a node per image the services run; return each one's node id by ref."""
     compact = len(services) >= COLUMNS_FROM
+    node_ids: dict[str, str] = {}
     for image in _images_of(project, services):
+        node_ids[image.ref] = image_id(image.ref)
         is_built = image.source == "build"
         graph.styles.add("built-image" if is_built else "pulled-image")
         fill, line = (
@@ -183,7 +189,7 @@ def _add_images(graph: Graph, project: Project, services: tuple[Service, ...]) -
         )
         graph.add_node(
             Node(
-                id=image_id(image.ref),
+                id=node_ids[image.ref],
                 label=build_image_label(image, compact=compact),
                 tooltip=_image_tooltip(image),
                 attrs={
@@ -195,6 +201,7 @@ def _add_images(graph: Graph, project: Project, services: tuple[Service, ...]) -
                 },
             )
         )
+    return node_ids
 
 
 def _image_tooltip(image: Image) -> str:
@@ -220,7 +227,6 @@ def _add_services(
 ) -> None:
     compact = len(services) >= COLUMNS_FROM
     findings_of = _findings_by_service(project)
-    built = {image.ref for image in project.images if image.source == "build"}
     builders = _builders_by_image(project)
     for service in services:
         needed_by = plan.needed_by.get(service.name, ())
@@ -228,7 +234,7 @@ def _add_services(
         worst = _worst_severity(findings)
         line = styles.SEVERITY_COLOURS.get(worst or "", styles.SERVICE_LINE)
         graph.styles.update(("service", reach_of(service), worst or "service"))
-        node = graph.add_node(
+        graph.add_node(
             Node(
                 id=node_ids[service.name],
                 label=build_service_label(
@@ -249,7 +255,6 @@ def _add_services(
                 },
             )
         )
-        _add_image_edge(graph, service, node.id, is_built=service.image in built)
 
 
 def _builders_by_image(project: Project) -> dict[str, tuple[str, ...]]:
@@ -273,13 +278,27 @@ def _worst_severity(findings: Iterable[Finding]) -> str | None:
     return next((s for s in ("danger", "warning", "info") if s in severities), None)
 
 
+def _add_image_edges(
+    graph: Graph,
+    project: Project,
+    services: tuple[Service, ...],
+    node_ids: Mapping[str, str],
+    image_ids: Mapping[str, str],
+) -> None:
+    """Add the edge from each service's image to the service."""
+    built = {image.ref for image in project.images if image.source == "build"}
+    for service in services:
+        tail, head = image_ids[service.image], node_ids[service.name]
+        _add_image_edge(graph, service, tail, head, is_built=service.image in built)
+
+
 def _add_image_edge(
-    graph: Graph, service: Service, node_id: str, *, is_built: bool
+    graph: Graph, service: Service, tail: str, head: str, *, is_built: bool
 ) -> None:
     graph.add_edge(
         Edge(
-            tail=image_id(service.image),
-            head=node_id,
+            tail=tail,
+            head=head,
             id=element_id("edge", "image", service.image, service.name),
             tooltip=f"{service.name} runs {shorten(service.image, 200)}",
             attrs={
