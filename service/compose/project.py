@@ -113,9 +113,10 @@ def _parse(input: ProjectInput, limits: Limits) -> Project:
     # once the files are merged, so a value a later file replaces is never read.
     check_values(model, reader.locate)
     project = complete_project(model, name, profiles, reader.locate)
-    logger.info(
-        "Read project %s: %d services from %d files",
-        name,
+    # DEBUG, not INFO: the web service writes one INFO line per request, and
+    # the project's name is the user's text.
+    logger.debug(
+        "Read a project: %d services from %d files",
         len(project.enabled),
         len(input.files),
     )

@@ -239,3 +239,13 @@ def test_etag_for_is_a_quoted_strong_tag() -> None:
 
 def _must_not_render(*args: object) -> bytes:
     raise AssertionError("A 304 must not draw the diagram.")
+
+
+def test_post_diagram_new_diagram_writes_one_info_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        client.post("/api/v1/diagram", content=COMPOSE, headers=YAML)
+
+    ours = [r for r in caplog.records if r.name.startswith("service.")]
+    assert [r.name for r in ours if r.levelno >= logging.INFO] == ["service.web.logs"]
