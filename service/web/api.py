@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias, get_args
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
@@ -29,6 +29,7 @@ from service.web.inputs import (
 )
 from service.web.logs import note, seconds_since_start
 from service.web.problems import PROBLEM_MEDIA_TYPE, PROBLEM_STATUSES, SVG_MEDIA_TYPE
+from service.web.queries import query_model, query_parameters
 from service.web.renders import MODEL_MEDIA_TYPE, Answer, Renderer
 from service.web.settings import Settings
 
@@ -133,9 +134,9 @@ PROJECT_REQUEST_BODY: dict[str, Any] = {
 class ProjectParameters(BaseModel):
     """The compose inputs a request may give as query parameters.
 
-    Query parameters are declared as pydantic models rather than one by
-    one: FastAPI then checks them in one call instead of inspecting every
-    parameter's annotation on each request, about 40 µs less per request.
+    Routes read these models with ``service.web.queries.query_model``, in
+    one validation call per request, and list their fields in OpenAPI with
+    ``query_parameters``.
     """
 
     profile: list[str] | None = Field(
@@ -196,9 +197,9 @@ class FormatParameters(DiagramParameters):
     fmt: Format = Field("svg", alias="format", description="Output format.")
 
 
-ModelQuery = Annotated[ModelParameters, Query()]
-DiagramQuery = Annotated[DiagramParameters, Query()]
-FormatQuery = Annotated[FormatParameters, Query()]
+ModelQuery = Annotated[ModelParameters, Depends(query_model(ModelParameters))]
+DiagramQuery = Annotated[DiagramParameters, Depends(query_model(DiagramParameters))]
+FormatQuery = Annotated[FormatParameters, Depends(query_model(FormatParameters))]
 
 
 @router.post(
@@ -213,7 +214,10 @@ FormatQuery = Annotated[FormatParameters, Query()]
         304: {"description": "The If-None-Match tag is still current."},
         **problem_responses(400, 413, 415, 422, 500, 503),
     },
-    openapi_extra={"requestBody": PROJECT_REQUEST_BODY},
+    openapi_extra={
+        "parameters": query_parameters(ModelParameters),
+        "requestBody": PROJECT_REQUEST_BODY,
+    },
 )
 async def post_model(
     request: Request,
@@ -236,7 +240,10 @@ async def post_model(
     "/api/v1/diagram",
     summary="Draw a project's diagram",
     responses=with_error_images(DIAGRAM_RESPONSES),
-    openapi_extra={"requestBody": PROJECT_REQUEST_BODY},
+    openapi_extra={
+        "parameters": query_parameters(FormatParameters),
+        "requestBody": PROJECT_REQUEST_BODY,
+    },
 )
 async def post_diagram(request: Request, query: FormatQuery) -> Response:
     """Return the diagram; errors come back as an SVG when an image was asked for."""

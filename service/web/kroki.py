@@ -30,6 +30,7 @@ from service.render.options import DiagramOptions
 from service.web.api import (
     DIAGRAM_RESPONSES,
     FORMATS,
+    DiagramParameters,
     DiagramQuery,
     answer_diagram,
     settings_of,
@@ -48,6 +49,7 @@ from service.web.inputs import (
 )
 from service.web.logs import note
 from service.web.problems import PROBLEM_MEDIA_TYPE
+from service.web.queries import query_parameters
 
 DIAGRAM_TYPE = "compose"
 
@@ -149,6 +151,7 @@ _FORMAT_PATH_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/compose/{format}/{encoded}",
     summary="Draw a compose file carried in the URL (Kroki GET)",
     responses=with_error_images(_FORMAT_PATH_RESPONSES),
+    openapi_extra={"parameters": query_parameters(DiagramParameters)},
 )
 async def get_compose_diagram(
     request: Request,
@@ -176,6 +179,7 @@ async def get_compose_diagram(
     summary="Draw a compose file sent as the body (Kroki POST)",
     responses=with_error_images(_FORMAT_PATH_RESPONSES),
     openapi_extra={
+        "parameters": query_parameters(DiagramParameters),
         "requestBody": {
             "required": True,
             "content": {
@@ -184,7 +188,7 @@ async def get_compose_diagram(
                     "schema": {"$ref": "#/components/schemas/KrokiDiagram"}
                 },
             },
-        }
+        },
     },
 )
 async def post_compose_diagram(
