@@ -213,7 +213,7 @@ def time_http(
     headers = {"Content-Type": "application/yaml"}
     latencies: list[float] = []
     graphviz: list[float] = []
-    cpu_before = (0.0, 0.0)
+    cpu_before = _server_cpu(server)
     with httpx.Client(timeout=120) as client:
         for attempt in range(runs + 1):
             body = f"{text}\n# bench request {time.time_ns()} {attempt}\n"
@@ -231,10 +231,7 @@ def time_http(
             graphviz.append(server_timings(response.headers)["graphviz"])
             if sum(latencies) > budget:
                 break
-    own, children = (
-        (after - before) / len(latencies)
-        for after, before in zip(_server_cpu(server), cpu_before, strict=True)
-    )
+    own, children = _cpu_per_request(_server_cpu(server), cpu_before, len(latencies))
     in_service = log.request_seconds(len(latencies))
     return HttpSplit(
         latency=summarise(latencies),
@@ -276,10 +273,7 @@ def time_http_wrk(
 
     latency = load.p50_ms / 1000
     graphviz = summarise(gv for _, gv in in_service)
-    own, children = (
-        (after - before) / load.requests
-        for after, before in zip(cpu_after, cpu_before, strict=True)
-    )
+    own, children = _cpu_per_request(cpu_after, cpu_before, load.requests)
     return HttpSplit(
         latency=latency,
         graphviz=graphviz,
@@ -325,8 +319,18 @@ class ServerLog:
         return found
 
 
-def _server_cpu(server: harness.Server) -> tuple[float, float]:
-    return server.own_cpu_seconds(), server.children_cpu_seconds()
+def _server_cpu(server: harness.Server) -> tuple[harness.CpuReading, float]:
+    return server.own_cpu(), server.children_cpu_seconds()
+
+
+def _cpu_per_request(
+    after: tuple[harness.CpuReading, float],
+    before: tuple[harness.CpuReading, float],
+    requests: int,
+) -> tuple[float, float]:
+    """Return the server's own and its ``dot`` children's CPU seconds per request."""
+    own = after[0].seconds_since(before[0])
+    return own / requests, (after[1] - before[1]) / requests
 
 
 def server_timings(headers: Mapping[str, str]) -> dict[str, float]:

@@ -412,6 +412,24 @@ def write_results(
     return path
 
 
+@dataclass(frozen=True)
+class CpuReading:
+    """A process's threads' CPU time (ns, by thread id) and its whole time in ticks."""
+
+    threads: dict[str, int]
+    process_seconds: float
+
+    def seconds_since(self, before: CpuReading) -> float:
+        """Return the CPU seconds the process used since ``before``.
+
+        To the nanosecond while every thread read before is still there;
+        in ticks once one has exited, since its last part is lost with it.
+        """
+        if before.threads.keys() <= self.threads.keys():
+            return sum(self.threads.values()) / 1e9 - sum(before.threads.values()) / 1e9
+        return self.process_seconds - before.process_seconds
+
+
 @dataclass
 class Server:
     """A running ``compose-topology serve`` on a free loopback port."""
@@ -435,19 +453,25 @@ class Server:
         ticks = sum(int(value) for value in fields[11:15])
         return ticks / os.sysconf("SC_CLK_TCK")
 
-    def own_cpu_seconds(self) -> float:
-        """Return the CPU time of the server's own threads, to the nanosecond.
+    def own_cpu(self) -> CpuReading:
+        """Return the CPU time of the server's own threads so far.
 
         The first field of each thread's ``schedstat`` is its time on a CPU in
-        nanoseconds, where ``stat`` counts in ticks of 10 ms.
+        nanoseconds, where ``stat`` counts in ticks of 10 ms; but a thread
+        that exits takes its ``schedstat`` with it (anyio's idle worker
+        threads exit after 10 s), so the process's ticks, which keep the
+        time of exited threads, are read too.
         """
-        total = 0
+        threads = {}
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             try:
-                total += int((task / "schedstat").read_text().split()[0])
+                threads[task.name] = int((task / "schedstat").read_text().split()[0])
             except (FileNotFoundError, ProcessLookupError):
                 continue
-        return total / 1e9
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks = sum(int(value) for value in fields[11:13])
+        return CpuReading(threads, ticks / os.sysconf("SC_CLK_TCK"))
 
     def children_cpu_seconds(self) -> float:
         """Return the CPU time of the server's reaped children (``dot``), in ticks."""

@@ -23,6 +23,7 @@ BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH_DIR))
 from bench_layout import with_attributes  # noqa: E402
 from generate_stack import build_stack, render_stack  # noqa: E402
+from harness import CpuReading  # noqa: E402
 
 sys.path.remove(str(BENCH_DIR))
 
@@ -196,3 +197,32 @@ def _run_script(name: str, *args: str) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "seconds"),
+    [
+        pytest.param(
+            {"1": 10**9, "2": 10**9},
+            {"1": 2 * 10**9, "2": 10**9},
+            1.0,
+            id="same-threads-nanoseconds",
+        ),
+        pytest.param(
+            {"1": 10**9}, {"1": 10**9, "3": 5 * 10**8}, 0.5, id="new-thread-counted"
+        ),
+        pytest.param(
+            {"1": 10**9, "2": 9 * 10**9},
+            {"1": 2 * 10**9},
+            3.0,
+            id="exited-thread-falls-back-to-ticks",
+        ),
+    ],
+)
+def test_cpu_reading_seconds_since_never_loses_an_exited_thread(
+    before: dict[str, int], after: dict[str, int], seconds: float
+) -> None:
+    earlier = CpuReading(before, process_seconds=10.0)
+    later = CpuReading(after, process_seconds=13.0)
+
+    assert later.seconds_since(earlier) == pytest.approx(seconds)
