@@ -429,20 +429,27 @@ def _seconds(value: float | None) -> str:
 
 
 def target(splits: dict[str, Split]) -> str:
-    """Say whether our own work is at most a fifth of a new diagram on the example."""
+    """Say whether our own work is at most a fifth of a new diagram on the example.
+
+    Issue 7 asks it of the running service, so the verdict is the service's
+    own split (its request time less its Graphviz wait); the share at the
+    client and by CPU follow it, since the client's own work and the loopback
+    count there too.
+    """
     split = splits.get("example (issue 2)")
     timings = {} if split is None else split.http
     if not timings:
         return "- our work ≤ 0.2 × new HTTP diagram on the example: not measured"
     lines = []
     for server, timing in timings.items():
-        verdict = "met" if timing.share <= 0.2 else "NOT met"
+        verdict = "met" if timing.share_in_app <= 0.2 else "NOT met"
         lines.append(
-            f"- {server}: our work ≤ 0.2 × new HTTP diagram on the example: "
-            f"{verdict} ({timing.share:.2f}: ours {_seconds(timing.ours)} of "
-            f"{_seconds(timing.latency)} at the client, Graphviz "
-            f"{_seconds(timing.graphviz)}; in the service "
-            f"{timing.share_in_app:.2f}; by CPU {timing.cpu_share:.2f})"
+            f"- {server}: our work ≤ 0.2 × a new HTTP diagram's time in the "
+            f"service, on the example: {verdict} ({timing.share_in_app:.2f}: ours "
+            f"{_seconds(timing.ours_in_app)} of {_seconds(timing.in_app)}); at the "
+            f"client {timing.share:.2f} (ours {_seconds(timing.ours)} of "
+            f"{_seconds(timing.latency)}, Graphviz {_seconds(timing.graphviz)}); "
+            f"by CPU {timing.cpu_share:.2f}"
         )
     return "\n".join(lines)
 
