@@ -431,10 +431,10 @@ def _seconds(value: float | None) -> str:
 def target(splits: dict[str, Split]) -> str:
     """Say whether our own work is at most a fifth of a new diagram on the example.
 
-    Issue 7 asks it of the running service, so the verdict is the service's
-    own split (its request time less its Graphviz wait); the share at the
-    client and by CPU follow it, since the client's own work and the loopback
-    count there too.
+    The target is set for the running service, so the verdict is the
+    service's own split (its request time less its Graphviz wait); the
+    shares at the client and by CPU follow it, since the client's own work
+    and the loopback count at the client too.
     """
     split = splits.get("example (issue 2)")
     timings = {} if split is None else split.http
