@@ -447,11 +447,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """Return the CPU time the server and its reaped children (``dot``) used."""
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        # Fields after the command name (which may hold spaces) start at state.
-        fields = stat.rsplit(")", 1)[1].split()
-        ticks = sum(int(value) for value in fields[11:15])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return self._stat_seconds(slice(11, 15))
 
     def own_cpu(self) -> CpuReading:
         """Return the CPU time of the server's own threads so far.
@@ -468,16 +464,22 @@ class Server:
                 threads[task.name] = int((task / "schedstat").read_text().split()[0])
             except (FileNotFoundError, ProcessLookupError):
                 continue
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()
-        ticks = sum(int(value) for value in fields[11:13])
-        return CpuReading(threads, ticks / os.sysconf("SC_CLK_TCK"))
+        return CpuReading(threads, self._stat_seconds(slice(11, 13)))
 
     def children_cpu_seconds(self) -> float:
         """Return the CPU time of the server's reaped children (``dot``), in ticks."""
+        return self._stat_seconds(slice(13, 15))
+
+    def _stat_seconds(self, ticks: slice) -> float:
+        """Return the ``/proc/PID/stat`` tick fields in ``ticks``, summed, in seconds.
+
+        Counted from the state field, the first after the command name (which
+        may hold spaces): 11-12 are the process's user and system time, 13-14
+        those of its reaped children.
+        """
         stat = Path(f"/proc/{self.process.pid}/stat").read_text()
         fields = stat.rsplit(")", 1)[1].split()
-        return sum(int(value) for value in fields[13:15]) / os.sysconf("SC_CLK_TCK")
+        return sum(int(value) for value in fields[ticks]) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         """Stop the server and wait for it to exit."""

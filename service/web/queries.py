@@ -58,8 +58,12 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     required = set(schema.get("required", ()))
     parameters = []
     for name, field_schema in schema["properties"].items():
-        parameter = {"name": name, "in": "query", "required": name in required}
-        parameter["schema"] = field_schema
+        parameter = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": field_schema,
+        }
         if "description" in field_schema:
             parameter["description"] = field_schema["description"]
         parameters.append(parameter)
